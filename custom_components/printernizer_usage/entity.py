@@ -1,0 +1,32 @@
+"""Base entity of the Printernizer usage statistics integration."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import PrinternizerUsageCoordinator
+
+
+class PrinternizerUsageEntity(CoordinatorEntity[PrinternizerUsageCoordinator]):
+    """An entity on the entry's service device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: PrinternizerUsageCoordinator,
+        description: EntityDescription,
+    ) -> None:
+        """Attach the entity to the entry's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry_id)},
+            entry_type=DeviceEntryType.SERVICE,
+            translation_key="usage_statistics",
+        )

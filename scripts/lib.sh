@@ -1,0 +1,99 @@
+# Shared by scripts/test and scripts/develop; sourced from the repository root.
+
+# The Home Assistant release our users run; checked statically when the test
+# interpreter cannot run it (scripts/gate/requirements.txt pins the same).
+CURRENT_HA_VERSION=$(sed -n 's/^homeassistant==//p' scripts/gate/requirements.txt)
+
+# Print "<version> <path>" for an interpreter that can run Home Assistant:
+# 3.13.0 and later 3.13 releases, or 3.14.2 and later 3.14 releases.
+python_version_of() {
+  "$1" -c 'import sys; v = sys.version_info
+ok = (v[:2] == (3, 13)) or (v[:2] == (3, 14) and v[2] >= 2)
+print("%d.%d.%d" % v[:3]) if ok else sys.exit(1)' 2>/dev/null
+}
+
+# Choose the newest usable interpreter: $PYTHON if set, else python3.14,
+# python3.13 and pyenv's installed versions. Prints its path.
+find_python() {
+  if [ -n "${PYTHON:-}" ]; then
+    python_version_of "$PYTHON" >/dev/null || {
+      echo "PYTHON=$PYTHON cannot run Home Assistant (needs 3.13 or 3.14.2+)" >&2
+      return 1
+    }
+    echo "$PYTHON"
+    return 0
+  fi
+  local candidates=() best="" best_version="" version c
+  for c in python3.14 python3.13 python3; do
+    command -v "$c" >/dev/null && candidates+=("$(command -v "$c")")
+  done
+  if command -v pyenv >/dev/null; then
+    for c in "$(pyenv root)"/versions/3.1[34]*/bin/python3; do
+      [ -x "$c" ] && candidates+=("$c")
+    done
+  fi
+  for c in "${candidates[@]}"; do
+    version=$(python_version_of "$c") || continue
+    if [ -z "$best" ] || [ "$(printf '%s\n%s\n' "$best_version" "$version" | sort -V | tail -n 1)" != "$best_version" ]; then
+      best=$c
+      best_version=$version
+    fi
+  done
+  if [ -z "$best" ]; then
+    echo "No Python 3.13 or 3.14.2+ found; install one (pyenv works) or set PYTHON." >&2
+    return 1
+  fi
+  echo "$best"
+}
+
+# Install a requirements file into a venv unless the same file was installed last time.
+install_requirements() {
+  local venv=$1 requirements=$2
+  shift 2
+  local stamp="$venv/.installed-$(basename "$requirements").sha256"
+  local digest
+  digest=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    return 0
+  fi
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip &&
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q "$@" -r "$requirements" &&
+    echo "$digest" >"$stamp"
+}
+
+# Create .venv with the chosen interpreter (again, if it was made by another
+# version) and install the test requirements.
+prepare_test_venv() {
+  local python version
+  python=$(find_python) || return 1
+  version=$(python_version_of "$python")
+  if [ -x .venv/bin/python ] && [ "$(python_version_of .venv/bin/python)" != "$version" ]; then
+    echo "==> .venv was made with another Python; recreating it with $version"
+    rm -rf .venv
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv with Python $version ($python)"
+    "$python" -m venv .venv || return 1
+  fi
+  echo "==> installing requirements_test.txt into .venv (Python $version)"
+  install_requirements .venv requirements_test.txt
+}
+
+# Check the integration against the newest Home Assistant with pyright. That
+# release needs a newer Python than this machine may have, so it is installed
+# into .venv-ha-gate with --ignore-requires-python and never executed.
+run_current_ha_gate() {
+  local installed
+  installed=$(.venv/bin/python -c 'from importlib.metadata import version; print(version("homeassistant"))')
+  if [ "$installed" = "$CURRENT_HA_VERSION" ]; then
+    echo "The test interpreter runs Home Assistant $installed itself: the test suite covers it."
+    return 0
+  fi
+  if [ ! -x .venv-ha-gate/bin/python ]; then
+    "$(find_python)" -m venv .venv-ha-gate || return 1
+  fi
+  echo "Installing Home Assistant $CURRENT_HA_VERSION into .venv-ha-gate (typing only)"
+  install_requirements .venv-ha-gate scripts/gate/requirements.txt --ignore-requires-python || return 1
+  (cd scripts/gate && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
+  scripts/gate/node_modules/.bin/pyright -p scripts/gate/pyrightconfig.json
+}

@@ -1,0 +1,1 @@
+"""Tests of the Printernizer usage statistics integration."""
