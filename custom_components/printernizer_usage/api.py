@@ -1,41 +1,160 @@
-"""Client for the Printernizer REST API that keeps only what the statistics need."""
+"""Client for the Printernizer REST API that keeps only what the statistics need.
+
+Names, ids, addresses, serial numbers, keys, access codes and paths are read
+here and go no further: the types this module returns have no field for them,
+and item and printer ids leave it only as salted hashes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+import hashlib
 import json
-from typing import Any
+from typing import Any, Final, Literal, overload
 
 import aiohttp
+from yarl import URL
 
-REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=10)
+from . import sanitise
+from .const import (
+    PAGE_SIZE,
+    DeploymentMode,
+    ErrorType,
+    FeatureFlag,
+    Listing,
+    PlatformFamily,
+    PrinterType,
+)
+
+REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=20, connect=10)
+# A page of 100 items is far below this; anything larger is not a real answer.
+MAX_BODY_BYTES: Final = 2 * 1024 * 1024
+# Fleets are small; this only stops a misbehaving server from paging forever.
+MAX_PRINTER_PAGES: Final = 20
+ITEM_KEY_BYTES: Final = 8
+PRINTER_SCOPE: Final = "printers"
 
 
-class PrinternizerErrorKind(StrEnum):
-    """Why a request to Printernizer failed, in the error vocabulary of the payload."""
+def normalise_base_url(text: str) -> str:
+    """Return the canonical form of a Printernizer base URL.
 
-    CONNECTION_TIMEOUT = "connection_timeout"
-    CONNECTION_REFUSED = "connection_refused"
-    SERVER_ERROR = "server_error"
-    RATE_LIMITED = "rate_limited"
-    INVALID_RESPONSE = "invalid_response"
+    Raises ValueError for anything but a plain http(s) address: user names,
+    passwords, queries and fragments are refused, so none is ever stored.
+    """
+    text = text.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    url = URL(text)
+    if (
+        url.scheme not in ("http", "https")
+        or not url.host
+        or url.user is not None
+        or url.password is not None
+        or url.query_string
+        or url.fragment
+    ):
+        msg = "not a plain http(s) base URL"
+        raise ValueError(msg)
+    return str(
+        URL.build(
+            scheme=url.scheme,
+            host=url.host,
+            port=url.explicit_port,
+            path=url.path.rstrip("/"),
+        )
+    )
 
 
 class PrinternizerError(Exception):
     """A request to Printernizer failed; the message never holds response content."""
 
-    def __init__(self, kind: PrinternizerErrorKind) -> None:
-        """Remember the kind of failure only."""
+    def __init__(self, kind: ErrorType) -> None:
+        """Remember the kind of failure, in the error vocabulary."""
         super().__init__(kind.value)
         self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
-class HealthInfo:
-    """What `/api/v1/health` tells about the server."""
+class RuntimeFacts:
+    """Printernizer's runtime, reduced to the vocabularies of the statistics."""
 
-    status: str
+    python_version: str | None
+    platform: PlatformFamily
+    deployment_mode: DeploymentMode
+
+
+UNKNOWN_RUNTIME: Final = RuntimeFacts(
+    python_version=None,
+    platform=PlatformFamily.OTHER,
+    deployment_mode=DeploymentMode.UNKNOWN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterState:
+    """One printer: a salted hash of its id, its type and whether it is in error."""
+
+    key: bytes
+    printer_type: PrinterType
+    in_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """Salted hashes of the item ids on one page, in Printernizer's order."""
+
+    keys: tuple[bytes, ...]
+    has_more: bool
+
+
+class ItemKeyer:
+    """Turns Printernizer ids into salted hashes, so no id itself is ever kept."""
+
+    def __init__(self, salt: bytes) -> None:
+        """Use the installation's secret salt as the hash key."""
+        self._salt = salt
+
+    def key(self, scope: str, raw_id: str) -> bytes:
+        """Hash an id within a scope (a listing, or the printers)."""
+        return hashlib.blake2b(
+            raw_id.encode(),
+            key=self._salt,
+            person=scope.encode()[:16],
+            digest_size=ITEM_KEY_BYTES,
+        ).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class _ListingEndpoint:
+    path: str
+    params: Mapping[str, str]
+    items_field: str
+
+
+_LISTINGS: Final = {
+    Listing.JOBS: _ListingEndpoint("/api/v1/jobs", {}, "jobs"),
+    Listing.DOWNLOADED_FILES: _ListingEndpoint(
+        "/api/v1/files",
+        {"status": "downloaded", "order_by": "created_at", "order_dir": "desc"},
+        "files",
+    ),
+    Listing.FAILED_FILES: _ListingEndpoint(
+        "/api/v1/files",
+        {"status": "error", "order_by": "created_at", "order_dir": "desc"},
+        "files",
+    ),
+    Listing.UPLOADS: _ListingEndpoint(
+        "/api/v1/library/files", {"source_type": "upload"}, "files"
+    ),
+}
+
+# Printernizer's setting name for each flag it exposes in /settings/application.
+_APPLICATION_FLAGS: Final = {
+    "library_enabled": FeatureFlag.LIBRARY,
+    "timelapse_enabled": FeatureFlag.TIMELAPSE,
+    "job_creation_auto_create": FeatureFlag.AUTO_JOB_CREATION,
+}
 
 
 class PrinternizerClient:
@@ -46,37 +165,198 @@ class PrinternizerClient:
         self._session = session
         self._base_url = base_url.rstrip("/")
 
-    async def async_health(self) -> HealthInfo:
-        """Check that the server is Printernizer and answers."""
-        body = await self._async_get_json("/api/v1/health")
-        status = body.get("status")
-        if status not in ("healthy", "degraded", "unhealthy"):
-            raise PrinternizerError(PrinternizerErrorKind.INVALID_RESPONSE)
-        return HealthInfo(status=status)
+    async def async_app_version(self) -> str:
+        """Check that Printernizer answers its health check; return its version."""
+        body = await self._async_get_object("/api/v1/health")
+        if body.get("status") not in ("healthy", "degraded", "unhealthy"):
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+        return sanitise.app_version(body.get("version"))
 
-    async def _async_get_json(self, path: str) -> dict[str, Any]:
-        """GET a path and return its JSON object, classifying every failure."""
+    async def async_runtime_facts(self) -> RuntimeFacts:
+        """Return Printernizer's Python version, OS family and deployment mode."""
+        body = await self._async_get_object("/api/v1/debug/system-info", optional=True)
+        if body is None:
+            return UNKNOWN_RUNTIME
+        return RuntimeFacts(
+            python_version=sanitise.python_version(body.get("python_version")),
+            platform=sanitise.platform_family(body.get("platform")),
+            deployment_mode=sanitise.deployment_mode(body.get("deployment_mode")),
+        )
+
+    async def async_printers(self, keyer: ItemKeyer) -> tuple[PrinterState, ...]:
+        """Return every printer's type and error state, preferring configured types."""
+        configured = await self._async_configured_printer_types()
+        printers: list[PrinterState] = []
+        for page in range(1, MAX_PRINTER_PAGES + 1):
+            body = await self._async_get_object(
+                "/api/v1/printers", {"page": str(page), "limit": str(PAGE_SIZE)}
+            )
+            items = _list_field(body, "printers")
+            for item in items:
+                printer_id = _item_id(item)
+                if printer_id is None:
+                    continue
+                reported = sanitise.printer_type(item.get("printer_type"))
+                printers.append(
+                    PrinterState(
+                        key=keyer.key(PRINTER_SCOPE, printer_id),
+                        printer_type=configured.get(printer_id)
+                        or reported
+                        or PrinterType.OTHER,
+                        in_error=item.get("status") == "error",
+                    )
+                )
+            if not _has_more(body, page, len(items)):
+                break
+        return tuple(printers)
+
+    async def async_item_page(
+        self, listing: Listing, page: int, keyer: ItemKeyer
+    ) -> ItemPage:
+        """Return the hashed ids on one page of a newest-first item list."""
+        endpoint = _LISTINGS[listing]
+        body = await self._async_get_object(
+            endpoint.path,
+            {**endpoint.params, "limit": str(PAGE_SIZE), "page": str(page)},
+        )
+        items = _list_field(body, endpoint.items_field)
+        keys = tuple(
+            keyer.key(listing, item_id)
+            for item_id in map(_item_id, items)
+            if item_id is not None
+        )
+        return ItemPage(keys=keys, has_more=_has_more(body, page, len(items)))
+
+    async def async_feature_flags(self) -> dict[FeatureFlag, bool]:
+        """Return the feature flags Printernizer exposes, and only those."""
+        flags: dict[FeatureFlag, bool] = {}
+        application = await self._async_get_object(
+            "/api/v1/settings/application", optional=True
+        )
+        if application is not None:
+            for setting, flag in _APPLICATION_FLAGS.items():
+                value = application.get(setting)
+                if isinstance(value, bool):
+                    flags[flag] = value
+        watch_folders = await self._async_get_object(
+            "/api/v1/settings/watch-folders", optional=True
+        )
+        if watch_folders is not None and isinstance(
+            enabled := watch_folders.get("enabled"), bool
+        ):
+            flags[FeatureFlag.WATCH_FOLDERS] = enabled
+        return flags
+
+    async def _async_configured_printer_types(self) -> dict[str, PrinterType]:
+        """Map printer ids to the type set in Printernizer's configuration."""
+        body = await self._async_get_object("/api/v1/settings/printers", optional=True)
+        types: dict[str, PrinterType] = {}
+        for printer_id, settings in (body or {}).items():
+            if isinstance(settings, dict) and (
+                configured := sanitise.printer_type(settings.get("type"))
+            ):
+                types[printer_id] = configured
+        return types
+
+    @overload
+    async def _async_get_object(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        optional: Literal[False] = False,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def _async_get_object(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        optional: Literal[True],
+    ) -> dict[str, Any] | None: ...
+
+    async def _async_get_object(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        optional: bool = False,
+    ) -> dict[str, Any] | None:
+        """GET a JSON object; None when an optional endpoint does not exist.
+
+        Every failure becomes a PrinternizerError of the error vocabulary; the
+        body is never logged or kept, because Printernizer puts secrets in some.
+        """
         try:
             async with self._session.get(
-                f"{self._base_url}{path}", timeout=REQUEST_TIMEOUT
+                f"{self._base_url}{path}", params=params, timeout=REQUEST_TIMEOUT
             ) as response:
+                if response.status == 404 and optional:
+                    return None
                 if response.status == 429:
-                    raise PrinternizerError(PrinternizerErrorKind.RATE_LIMITED)
+                    raise PrinternizerError(ErrorType.RATE_LIMITED)
                 if response.status >= 500:
-                    raise PrinternizerError(PrinternizerErrorKind.SERVER_ERROR)
+                    raise PrinternizerError(ErrorType.SERVER_ERROR)
                 if response.status != 200:
-                    raise PrinternizerError(PrinternizerErrorKind.INVALID_RESPONSE)
-                text = await response.text()
+                    raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+                raw = await _read_limited(response)
         except TimeoutError as err:
-            raise PrinternizerError(PrinternizerErrorKind.CONNECTION_TIMEOUT) from err
+            raise PrinternizerError(ErrorType.CONNECTION_TIMEOUT) from err
         except (aiohttp.ClientConnectionError, OSError) as err:
-            raise PrinternizerError(PrinternizerErrorKind.CONNECTION_REFUSED) from err
+            raise PrinternizerError(ErrorType.CONNECTION_REFUSED) from err
         except aiohttp.ClientError as err:
-            raise PrinternizerError(PrinternizerErrorKind.INVALID_RESPONSE) from err
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE) from err
         try:
-            body = json.loads(text)
+            body = json.loads(raw)
         except ValueError as err:
-            raise PrinternizerError(PrinternizerErrorKind.INVALID_RESPONSE) from err
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE) from err
         if not isinstance(body, dict):
-            raise PrinternizerError(PrinternizerErrorKind.INVALID_RESPONSE)
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+        # Some endpoints wrap their answer as {"status": "success", "data": {...}}.
+        data = body.get("data")
+        if body.get("status") == "success" and isinstance(data, dict):
+            return data
         return body
+
+
+async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
+    """Read a body, refusing one larger than any real Printernizer answer."""
+    if (response.content_length or 0) > MAX_BODY_BYTES:
+        raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+    raw = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+    return bytes(raw)
+
+
+def _list_field(body: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
+    """Return the item objects of a list answer; the list itself must be there."""
+    items = body.get(field)
+    if not isinstance(items, list):
+        raise PrinternizerError(ErrorType.INVALID_RESPONSE)
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _item_id(item: Mapping[str, Any]) -> str | None:
+    """Return an item's id as text, or None when it has no usable id."""
+    value = item.get("id")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text or None
+
+
+def _has_more(body: Mapping[str, Any], page: int, item_count: int) -> bool:
+    """Tell from the pagination block (or a full page) whether another page exists."""
+    pagination = body.get("pagination")
+    if isinstance(pagination, dict):
+        has_next = pagination.get("has_next")
+        if isinstance(has_next, bool):
+            return has_next
+        total_pages = pagination.get("total_pages")
+        if isinstance(total_pages, int) and not isinstance(total_pages, bool):
+            return page < total_pages
+    return item_count >= PAGE_SIZE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 import logging
 from typing import Final
 
@@ -11,3 +12,89 @@ LOGGER = logging.getLogger(__package__)
 
 DEFAULT_URL: Final = "http://localhost:8000"
 DEFAULT_SCAN_INTERVAL: Final = timedelta(minutes=5)
+
+# Item lists are read in pages of this size, and at most this many item keys are
+# remembered per list (the oldest is forgotten first), so neither a poll nor the
+# store grows with Printernizer's history.
+PAGE_SIZE: Final = 100
+MAX_REMEMBERED_ITEMS: Final = 5000
+
+
+class PrinterType(StrEnum):
+    """Printer types as the statistics report them."""
+
+    BAMBU_LAB = "bambu_lab"
+    PRUSA = "prusa"
+    OCTOPRINT = "octoprint"
+    OTHER = "other"
+
+
+class Listing(StrEnum):
+    """Printernizer item lists in which new items are counted."""
+
+    JOBS = "jobs"
+    DOWNLOADED_FILES = "downloaded_files"
+    FAILED_FILES = "failed_files"
+    UPLOADS = "uploads"
+
+
+class Metric(StrEnum):
+    """What a day bucket counts."""
+
+    JOBS = "jobs"
+    FILES = "files"
+    UPLOADS = "uploads"
+    UPTIME_HOURS = "uptime_hours"
+    ERRORS = "errors"
+
+
+class ErrorType(StrEnum):
+    """The fixed error vocabulary; nothing outside it is ever counted."""
+
+    CONNECTION_TIMEOUT = "connection_timeout"
+    CONNECTION_REFUSED = "connection_refused"
+    SERVER_ERROR = "server_error"
+    RATE_LIMITED = "rate_limited"
+    INVALID_RESPONSE = "invalid_response"
+    PRINTER_ERROR = "printer_error"
+    FILE_DOWNLOAD_FAILED = "file_download_failed"
+
+
+# Where each error is observed; kept locally and exported, not sent in schema 1.0.
+ERROR_COMPONENTS: Final[dict[ErrorType, str]] = {
+    ErrorType.CONNECTION_TIMEOUT: "printernizer_api",
+    ErrorType.CONNECTION_REFUSED: "printernizer_api",
+    ErrorType.SERVER_ERROR: "printernizer_api",
+    ErrorType.RATE_LIMITED: "printernizer_api",
+    ErrorType.INVALID_RESPONSE: "printernizer_api",
+    ErrorType.PRINTER_ERROR: "printer",
+    ErrorType.FILE_DOWNLOAD_FAILED: "file_service",
+}
+
+
+class FeatureFlag(StrEnum):
+    """Feature flags Printernizer exposes; `german_compliance_enabled` it does not."""
+
+    LIBRARY = "library_enabled"
+    TIMELAPSE = "timelapse_enabled"
+    AUTO_JOB_CREATION = "auto_job_creation_enabled"
+    WATCH_FOLDERS = "watch_folders_enabled"
+
+
+class DeploymentMode(StrEnum):
+    """How Printernizer is deployed."""
+
+    HOMEASSISTANT = "homeassistant"
+    DOCKER = "docker"
+    STANDALONE = "standalone"
+    PI = "pi"
+    UNKNOWN = "unknown"
+
+
+class PlatformFamily(StrEnum):
+    """The operating-system family Printernizer runs on, nothing more specific."""
+
+    LINUX = "linux"
+    WINDOWS = "windows"
+    DARWIN = "darwin"
+    OTHER = "other"

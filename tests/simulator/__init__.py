@@ -1,0 +1,1 @@
+"""Simulators of the servers the integration talks to, served on loopback."""
