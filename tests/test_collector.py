@@ -1,0 +1,260 @@
+"""Counting new items the way Printernizer's lists allow, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.printernizer_usage.api import PrinternizerClient
+from custom_components.printernizer_usage.collector import (
+    Collector,
+    CollectorState,
+    PollOutcome,
+    error_dimension,
+    remember,
+)
+from custom_components.printernizer_usage.const import (
+    MAX_REMEMBERED_ITEMS,
+    ErrorType,
+    FeatureFlag,
+    Listing,
+    Metric,
+    PrinterType,
+)
+
+from .simulator.printernizer import PrinternizerSimulator
+
+START = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
+JOBS = (Metric.JOBS, "")
+FILES = (Metric.FILES, "")
+UPLOADS = (Metric.UPLOADS, "")
+UPTIME = (Metric.UPTIME_HOURS, "")
+PRINTER_ERRORS = (Metric.ERRORS, error_dimension(ErrorType.PRINTER_ERROR))
+FAILED_DOWNLOADS = (Metric.ERRORS, error_dimension(ErrorType.FILE_DOWNLOAD_FAILED))
+
+
+class Poller:
+    """Polls like the coordinator does: collect, then commit what was saved."""
+
+    def __init__(self, client: PrinternizerClient) -> None:
+        """Start with nothing remembered."""
+        self.client = client
+        self.collector = Collector(CollectorState(salt=b"\x07" * 32))
+        self.now = START
+
+    async def poll(self, after: timedelta = timedelta(minutes=5)) -> PollOutcome:
+        """Poll once, `after` the previous poll."""
+        self.now += after
+        outcome = await self.collector.async_poll(self.client, self.now)
+        self.collector.commit(outcome)
+        return outcome
+
+
+@pytest.fixture
+async def poller(printernizer: PrinternizerSimulator) -> AsyncIterator[Poller]:
+    """Return a poller for the simulator."""
+    async with aiohttp.ClientSession() as session:
+        yield Poller(PrinternizerClient(session, printernizer.url))
+
+
+async def test_first_poll_learns_the_baseline(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """What Printernizer already lists at setup is not counted as new."""
+    first = await poller.poll()
+    assert first.increments == {UPTIME: 1}
+    assert first.baselines == {*Listing, "printers"}
+    printernizer.add_job()
+    printernizer.add_job()
+    printernizer.add_file()
+    printernizer.add_upload()
+    second = await poller.poll()
+    assert second.increments == {JOBS: 2, FILES: 1, UPLOADS: 1}
+    assert second.baselines == frozenset()
+
+
+async def test_items_are_counted_once(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Seeing an item again, on any later poll, never counts it again."""
+    await poller.poll()
+    printernizer.add_job()
+    assert (await poller.poll()).increments == {JOBS: 1}
+    assert (await poller.poll()).increments == {}
+
+
+async def test_jobs_stuck_running_are_counted(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """A job counts when it appears, whatever its status ever becomes."""
+    await poller.poll()
+    printernizer.add_job(status="running")
+    printernizer.add_job(status="pending")
+    assert (await poller.poll()).increments == {JOBS: 2}
+
+
+async def test_counting_across_a_wiped_history(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """A Printernizer restart that deletes all jobs neither loses nor invents any."""
+    await poller.poll()
+    printernizer.add_job()
+    assert (await poller.poll()).increments == {JOBS: 1}
+    printernizer.wipe_jobs()
+    assert (await poller.poll()).increments == {}
+    for _ in range(3):
+        printernizer.add_job()
+    assert (await poller.poll()).increments == {JOBS: 3}
+
+
+async def test_reads_further_pages_only_while_needed(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Pages are read until one holds a known item, so cost follows new items."""
+    await poller.poll()
+    for _ in range(250):
+        printernizer.add_job()
+    printernizer.requests.clear()
+    assert (await poller.poll()).increments == {JOBS: 250}
+    assert printernizer.requests.count("/api/v1/jobs") == 3
+    printernizer.add_job()
+    printernizer.requests.clear()
+    assert (await poller.poll()).increments == {JOBS: 1}
+    assert printernizer.requests.count("/api/v1/jobs") == 1
+
+
+async def test_poll_cost_does_not_grow_with_history(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """With 2,000 jobs listed, a quiet poll reads one page per list."""
+    for _ in range(2000):
+        printernizer.add_job()
+    await poller.poll()
+    printernizer.requests.clear()
+    await poller.poll()
+    assert printernizer.requests.count("/api/v1/jobs") == 1
+    assert printernizer.requests.count("/api/v1/files") == 2  # downloads and failed
+    assert printernizer.requests.count("/api/v1/library/files") == 1
+
+
+async def test_same_second_items_below_a_known_one(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Jobs of the same second are listed oldest first: a new one can sit below."""
+    printernizer.wipe_jobs()
+    printernizer.add_job(created_at="2026-11-25T10:00:00")
+    await poller.poll()
+    new = printernizer.add_job(created_at="2026-11-25T10:00:00")
+    assert printernizer.jobs[-1] is new
+    assert (await poller.poll()).increments == {JOBS: 1}
+
+
+async def test_local_time_stamps_interleave(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Auto-created jobs stamped in local time sort above newer UTC jobs."""
+    printernizer.wipe_jobs()
+    for minute in range(10):
+        printernizer.add_job(created_at=f"2026-11-25T11:{minute:02}:00.123456")
+    await poller.poll()
+    printernizer.add_job(created_at="2026-11-25T10:30:00")
+    printernizer.add_job(created_at="2026-11-25T11:30:00.654321")
+    assert (await poller.poll()).increments == {JOBS: 2}
+
+
+async def test_duplicates_within_one_poll(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """An item seen on two pages while the list shifts is counted once."""
+    await poller.poll()
+    printernizer.wipe_jobs()
+    jobs = [printernizer.add_job() for _ in range(150)]
+    # Page one as read before five jobs were deleted: page two then repeats
+    # jobs 45-49, and jobs 145-149 are not listed at all.
+    page_one = [{"id": job.id} for job in reversed(jobs[45:145])]
+    printernizer.fail(
+        "json",
+        "/api/v1/jobs",
+        body={"jobs": page_one, "pagination": {"total_pages": 2}},
+    )
+    outcome = await poller.poll()
+    assert outcome.increments[JOBS] == 145
+
+
+async def test_failed_downloads_and_printer_errors(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Failed downloads count when first seen; printers when they enter error."""
+    bambu = printernizer.printers[0]
+    printernizer.set_printer_status(printernizer.printers[1], "error")
+    printernizer.add_file(status="error")
+    assert PRINTER_ERRORS not in (await poller.poll()).increments
+    printernizer.set_printer_status(bambu, "error")
+    printernizer.add_file(status="error")
+    outcome = await poller.poll()
+    assert outcome.increments == {PRINTER_ERRORS: 1, FAILED_DOWNLOADS: 1}
+    assert (await poller.poll()).increments == {}
+    printernizer.set_printer_status(bambu, "online")
+    await poller.poll()
+    printernizer.set_printer_status(bambu, "error")
+    assert (await poller.poll()).increments == {PRINTER_ERRORS: 1}
+
+
+async def test_uptime_counts_hours_with_a_poll(poller: Poller) -> None:
+    """Each UTC hour with at least one successful poll counts once."""
+    assert (await poller.poll()).increments == {UPTIME: 1}  # 10:10
+    assert (await poller.poll(timedelta(minutes=45))).increments == {}  # 10:55
+    assert (await poller.poll(timedelta(minutes=10))).increments == {UPTIME: 1}
+    assert (await poller.poll(timedelta(hours=5))).increments == {UPTIME: 1}
+
+
+async def test_fleet_flags_and_versions(poller: Poller) -> None:
+    """The outcome carries types, flags and versions, in vocabulary terms only."""
+    outcome = await poller.poll()
+    assert outcome.fleet == {
+        PrinterType.BAMBU_LAB: 1,
+        PrinterType.PRUSA: 1,
+        PrinterType.OCTOPRINT: 1,
+    }
+    assert outcome.flags[FeatureFlag.WATCH_FOLDERS] is True
+    assert outcome.app_version == "2.42.0"
+    assert outcome.runtime.python_version == "3.12.1"
+
+
+async def test_remembered_items_are_bounded(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """At most 5,000 ids per list are remembered, the oldest forgotten first."""
+    await poller.poll()
+    for _ in range(MAX_REMEMBERED_ITEMS + 300):
+        printernizer.add_upload()
+    outcome = await poller.poll()
+    # Reading stops at 5,000 new items, as more could not be told apart.
+    assert outcome.increments[UPLOADS] == MAX_REMEMBERED_ITEMS
+    seen = poller.collector.state.seen[Listing.UPLOADS]
+    assert len(seen) == MAX_REMEMBERED_ITEMS
+    newest = await poller.client.async_item_page(
+        Listing.UPLOADS, 1, poller.collector._keyer
+    )
+    assert set(newest.keys) <= set(seen)
+    assert (await poller.poll()).increments == {}
+
+
+@given(
+    st.lists(st.binary(min_size=8, max_size=8), unique=True, max_size=40),
+    st.lists(st.binary(min_size=8, max_size=8), unique=True, max_size=40),
+    st.integers(min_value=1, max_value=50),
+)
+def test_remember_keeps_the_newest(
+    old: list[bytes], new: list[bytes], limit: int
+) -> None:
+    """The remembered set never exceeds its bound and keeps the newest keys."""
+    old = old[-limit:]
+    new = [key for key in new if key not in old]
+    merged = remember(dict.fromkeys(old), tuple(new), limit)
+    everything = old + new
+    assert list(merged) == everything[-limit:]
