@@ -1,75 +1,547 @@
-"""Local statistics in a SQLite file, used from one worker thread only."""
+"""Local statistics in one SQLite file per config entry.
+
+Activity is kept as day buckets (UTC day, metric, dimension, count), never as
+events, so the file grows with days and not with printing. Every method of
+`LocalStatisticsStore` blocks; Home Assistant reaches it only through
+`StoreWorker`, which runs it on a thread of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+import json
+import logging
 from pathlib import Path
+import secrets
 import sqlite3
-from typing import Any
+import threading
+from typing import Any, Final
+import uuid
 
-SCHEMA_VERSION = 1
+from .api import ITEM_KEY_BYTES, ItemKeyer
+from .collector import CollectorState, FailedPoll, PollOutcome
+from .const import (
+    MAX_REMEMBERED_ITEMS,
+    ErrorType,
+    FeatureFlag,
+    Listing,
+    Metric,
+)
+
+_LOGGER = logging.getLogger(__package__)
+
+SCHEMA_VERSION: Final = 1
+EXPORT_VERSION: Final = 1
+_EPOCH: Final = date(1970, 1, 1)
+SOURCE_SCOPE: Final = "source"
+# How long to wait for another process holding the file before giving up.
+BUSY_TIMEOUT: Final = timedelta(seconds=10)
+# A backup that never reports its end must not stop the statistics for good.
+BACKUP_HOLD_LIMIT: Final = timedelta(minutes=30)
+
+# Each entry holds the statements that migrate user_version N to N + 1.
+_MIGRATIONS: Final = (
+    (
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # day: UTC days since 1970-01-01. dimension: '' or error_type/component.
+        """CREATE TABLE day_bucket (
+            day INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            count INTEGER NOT NULL CHECK (count >= 0),
+            PRIMARY KEY (day, metric, dimension)
+        ) WITHOUT ROWID""",
+        # The last value observed in each UTC week (week_start: its Monday's day).
+        """CREATE TABLE feature_flag_week (
+            week_start INTEGER NOT NULL,
+            flag TEXT NOT NULL,
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            PRIMARY KEY (week_start, flag)
+        ) WITHOUT ROWID""",
+        # Salted hashes of recently seen item ids, concatenated oldest first.
+        """CREATE TABLE remembered_items (
+            listing TEXT PRIMARY KEY,
+            item_keys BLOB NOT NULL
+        )""",
+        """CREATE TABLE printer_in_error (
+            printer_key BLOB PRIMARY KEY
+        ) WITHOUT ROWID""",
+    ),
+)
+
+_UPSERT_BUCKET: Final = """
+    INSERT INTO day_bucket (day, metric, dimension, count) VALUES (?, ?, ?, ?)
+    ON CONFLICT (day, metric, dimension) DO UPDATE SET count = count + excluded.count
+"""
+_UPSERT_FLAG: Final = """
+    INSERT INTO feature_flag_week (week_start, flag, enabled) VALUES (?, ?, ?)
+    ON CONFLICT (week_start, flag) DO UPDATE SET enabled = excluded.enabled
+"""
+_UPSERT_REMEMBERED: Final = """
+    INSERT INTO remembered_items (listing, item_keys) VALUES (?, ?)
+    ON CONFLICT (listing) DO UPDATE SET item_keys = excluded.item_keys
+"""
+_UPSERT_META: Final = """
+    INSERT INTO meta (key, value) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
+
+# Identity kept across a corrupt file, so that a later deletion request can
+# still name every id this installation used.
+_IDENTITY_KEYS: Final = ("installation_id", "first_seen")
+_CORRUPTION_CODES: Final = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+class StoreSchemaTooNewError(Exception):
+    """The file was written by a newer version of the integration."""
+
+    def __init__(self, found: int) -> None:
+        """Remember the schema version found in the file."""
+        super().__init__(f"schema version {found} is newer than {SCHEMA_VERSION}")
+        self.found = found
+
+
+class _CorruptFileError(Exception):
+    """The file is not a readable SQLite database of ours."""
+
+
+def day_number(day: date) -> int:
+    """Return the stored form of a UTC day."""
+    return (day - _EPOCH).days
+
+
+def day_from_number(number: int) -> date:
+    """Return the UTC day a stored day number stands for."""
+    return _EPOCH + timedelta(days=number)
+
+
+def week_start(day: date) -> date:
+    """Return the Monday that starts the UTC week holding a day."""
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticsView:
+    """The numbers of one UTC week, as the sensors show them."""
+
+    week_start: date
+    jobs: int = 0
+    files: int = 0
+    uploads: int = 0
+    uptime_hours: int = 0
+    errors: dict[ErrorType, int] = field(default_factory=dict)
+    printer_count: int | None = None
+
+    @property
+    def error_total(self) -> int:
+        """Return all errors of the week."""
+        return sum(self.errors.values())
 
 
 class LocalStatisticsStore:
-    """The SQLite file of one config entry; every method blocks."""
+    """The SQLite file of one config entry."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        """Wrap an open connection."""
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        """Wrap an open, migrated connection."""
         self._db = connection
+        self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> LocalStatisticsStore:
-        """Open or create the file at path."""
+    def open(
+        cls, path: Path, now: datetime
+    ) -> tuple[LocalStatisticsStore, Path | None]:
+        """Open or create the file; return the store and any moved-aside copy.
+
+        A corrupt file is moved aside and replaced by a fresh one that keeps the
+        installation identity when it can still be read. A file from a newer
+        schema is left untouched and StoreSchemaTooNewError is raised.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA secure_delete=ON")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        moved_aside: Path | None = None
+        identity: dict[str, str] = {}
+        try:
+            connection = _connect(path)
+        except _CorruptFileError:
+            moved_aside = _move_aside(path, now)
+            identity = _read_identity(moved_aside)
+            connection = _connect(path)
+        store = cls(connection, path)
+        store._migrate()
+        store._initialise(identity)
+        return store, moved_aside
+
+    def _migrate(self) -> None:
+        version: int = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for target, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                for statement in script:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+
+    def _initialise(self, identity: dict[str, str]) -> None:
+        """Create the salt the first time, and restore a recovered identity."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)",
+                (secrets.token_hex(32),),
+            )
+            self._db.executemany(_UPSERT_META, identity.items())
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _meta_json(self, key: str) -> Any:
+        value = self._meta(key)
+        return None if value is None else json.loads(value)
+
+    def load_collector_state(self, source_url: str) -> CollectorState:
+        """Return what the collector remembered for the Printernizer at source_url.
+
+        When the entry now points at another address, the baselines are learned
+        again: the items there may not be new just because they were not seen.
+        """
+        salt_hex = self._meta("salt")
+        if salt_hex is None:  # pragma: no cover - _initialise always writes it
+            msg = "store has no salt"
+            raise RuntimeError(msg)
+        salt = bytes.fromhex(salt_hex)
+        source = ItemKeyer(salt).key(SOURCE_SCOPE, source_url).hex()
+        if self._meta("source") != source:
+            with self._transaction():
+                self._db.execute("DELETE FROM meta WHERE key = 'baselines'")
+                self._db.execute("DELETE FROM printer_in_error")
+                self._db.execute(_UPSERT_META, ("source", source))
+        seen: dict[Listing, dict[bytes, None]] = {}
+        for listing, blob in self._db.execute(
+            "SELECT listing, item_keys FROM remembered_items"
+        ):
+            seen[Listing(listing)] = dict.fromkeys(
+                blob[offset : offset + ITEM_KEY_BYTES]
+                for offset in range(0, len(blob), ITEM_KEY_BYTES)
+            )
+        last_hour = self._meta("last_uptime_hour")
+        return CollectorState(
+            salt=salt,
+            seen=seen,
+            baselines=set(self._meta_json("baselines") or ()),
+            printers_in_error=frozenset(
+                row[0]
+                for row in self._db.execute("SELECT printer_key FROM printer_in_error")
+            ),
+            last_uptime_hour=None
+            if last_hour is None
+            else datetime.fromisoformat(last_hour),
         )
-        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        return cls(connection)
+
+    def record_poll(self, outcome: PollOutcome | FailedPoll) -> StatisticsView:
+        """Save a poll in one transaction; return the view of its week."""
+        today = outcome.observed_at.date()
+        with self._transaction():
+            self._db.executemany(
+                _UPSERT_BUCKET,
+                [
+                    (day_number(today), metric, dimension, count)
+                    for (metric, dimension), count in outcome.increments.items()
+                ],
+            )
+            if isinstance(outcome, PollOutcome):
+                self._save_observations(outcome)
+        return self.statistics_view(today)
+
+    def _save_observations(self, outcome: PollOutcome) -> None:
+        keep = MAX_REMEMBERED_ITEMS * ITEM_KEY_BYTES
+        for listing, keys in outcome.new_keys.items():
+            row = self._db.execute(
+                "SELECT item_keys FROM remembered_items WHERE listing = ?", (listing,)
+            ).fetchone()
+            blob = (b"" if row is None else row[0]) + b"".join(keys)
+            self._db.execute(
+                _UPSERT_REMEMBERED,
+                (listing, blob[-keep:]),
+            )
+        self._db.execute("DELETE FROM printer_in_error")
+        self._db.executemany(
+            "INSERT INTO printer_in_error (printer_key) VALUES (?)",
+            [(key,) for key in outcome.printers_in_error],
+        )
+        baselines = set(self._meta_json("baselines") or ()) | outcome.baselines
+        week = day_number(week_start(outcome.observed_at.date()))
+        self._db.executemany(
+            _UPSERT_FLAG,
+            [(week, flag, int(enabled)) for flag, enabled in outcome.flags.items()],
+        )
+        runtime = outcome.runtime
+        self._db.executemany(
+            _UPSERT_META,
+            [
+                ("baselines", json.dumps(sorted(baselines))),
+                ("last_uptime_hour", outcome.uptime_hour.isoformat()),
+                ("fleet", json.dumps(dict(sorted(outcome.fleet.items())))),
+                (
+                    "printernizer",
+                    json.dumps(
+                        {
+                            "app_version": outcome.app_version,
+                            "python_version": runtime.python_version,
+                            "platform": runtime.platform,
+                            "deployment_mode": runtime.deployment_mode,
+                        }
+                    ),
+                ),
+            ],
+        )
+
+    def statistics_view(self, today: date) -> StatisticsView:
+        """Return the totals of the UTC week holding today."""
+        start = week_start(today)
+        totals = dict.fromkeys(Metric, 0)
+        errors: dict[ErrorType, int] = {}
+        for metric, dimension, count in self._db.execute(
+            "SELECT metric, dimension, SUM(count) FROM day_bucket "
+            "WHERE day >= ? AND day < ? GROUP BY metric, dimension",
+            (day_number(start), day_number(start) + 7),
+        ):
+            totals[Metric(metric)] += count
+            if metric == Metric.ERRORS:
+                errors[ErrorType(dimension.partition("/")[0])] = count
+        fleet = self._meta_json("fleet")
+        return StatisticsView(
+            week_start=start,
+            jobs=totals[Metric.JOBS],
+            files=totals[Metric.FILES],
+            uploads=totals[Metric.UPLOADS],
+            uptime_hours=totals[Metric.UPTIME_HOURS],
+            errors=errors,
+            printer_count=None if fleet is None else sum(fleet.values()),
+        )
 
     def export(self) -> dict[str, Any]:
-        """Return everything the user may see."""
-        rows = self._db.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
-        return {"export_version": 1, "meta": dict(rows)}
+        """Return every statistic kept locally, in the documented export format.
+
+        The salt and the hashes of seen ids are never part of it.
+        """
+        installation_id = self._meta("installation_id")
+        fleet = self._meta_json("fleet")
+        return {
+            "export_version": EXPORT_VERSION,
+            "installation": None
+            if installation_id is None
+            else {
+                "installation_id": installation_id,
+                "first_seen": self._meta("first_seen"),
+            },
+            "printernizer": self._meta_json("printernizer"),
+            "printer_fleet": None
+            if fleet is None
+            else {"printer_count": sum(fleet.values()), "printer_type_counts": fleet},
+            "day_buckets": [
+                {
+                    "day": day_from_number(day).isoformat(),
+                    "metric": metric,
+                    "dimension": dimension,
+                    "count": count,
+                }
+                for day, metric, dimension, count in self._db.execute(
+                    "SELECT day, metric, dimension, count FROM day_bucket "
+                    "ORDER BY day, metric, dimension"
+                )
+            ],
+            "feature_flags": [
+                {
+                    "week_start": day_from_number(week).isoformat(),
+                    "flag": FeatureFlag(flag),
+                    "enabled": bool(enabled),
+                }
+                for week, flag, enabled in self._db.execute(
+                    "SELECT week_start, flag, enabled FROM feature_flag_week "
+                    "ORDER BY week_start, flag"
+                )
+            ],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Describe the file without any of its content, for diagnostics."""
+        first, last, rows = self._db.execute(
+            "SELECT MIN(day), MAX(day), COUNT(*) FROM day_bucket"
+        ).fetchone()
+        return {
+            "schema_version": self._db.execute("PRAGMA user_version").fetchone()[0],
+            "file_size_bytes": self.path.stat().st_size,
+            "day_bucket_rows": rows,
+            "first_day": None if first is None else day_from_number(first).isoformat(),
+            "last_day": None if last is None else day_from_number(last).isoformat(),
+            "remembered_items": {
+                listing: len(blob) // ITEM_KEY_BYTES
+                for listing, blob in self._db.execute(
+                    "SELECT listing, item_keys FROM remembered_items ORDER BY listing"
+                )
+            },
+            "baselines_learned": self._meta_json("baselines") or [],
+        }
+
+    def checkpoint(self) -> None:
+        """Move everything from the write-ahead log into the main file."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
-        """Close the connection."""
+        """Checkpoint and close the file."""
+        self.checkpoint()
         self._db.close()
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open a file of ours, or raise _CorruptFileError / StoreSchemaTooNewError."""
+    connection = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT.total_seconds()
+    )
+    try:
+        if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise _CorruptFileError
+        found: int = connection.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise StoreSchemaTooNewError(found)
+        connection.execute("PRAGMA journal_mode = WAL")
+        # Deleted rows are overwritten, so deleted statistics do not linger.
+        connection.execute("PRAGMA secure_delete = ON")
+        connection.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as err:
+        connection.close()
+        if err.sqlite_errorcode in _CORRUPTION_CODES:
+            raise _CorruptFileError from err
+        raise
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _move_aside(path: Path, now: datetime) -> Path:
+    """Rename a corrupt file and its journal files; return the new name."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moved = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.rename(f"{moved}{suffix}")
+    return moved
+
+
+def _read_identity(path: Path) -> dict[str, str]:
+    """Read the installation identity from a damaged file, if it still can be."""
+    try:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            rows = connection.execute(
+                "SELECT key, value FROM meta WHERE key IN (?, ?)", _IDENTITY_KEYS
+            ).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return {}
+    identity = {str(key): str(value) for key, value in rows}
+    try:
+        valid = uuid.UUID(identity["installation_id"]).version == 4
+        date.fromisoformat(identity["first_seen"][:10])
+    except (KeyError, ValueError):
+        return {}
+    return identity if valid else {}
+
+
+def delete_store_files(path: Path) -> None:
+    """Delete a store file with its journal files and moved-aside copies."""
+    for candidate in path.parent.glob(f"{path.name}*"):
+        candidate.unlink(missing_ok=True)
+    with suppress(OSError):  # other entries still keep their files there
+        path.parent.rmdir()
+
+
 class StoreWorker:
-    """Runs a store on a thread of its own so SQLite never blocks the event loop."""
+    """Runs one store on a thread of its own, so SQLite never blocks the event loop.
+
+    A single thread also orders every call, so a backup can hold writes back
+    simply by occupying it.
+    """
 
     def __init__(self) -> None:
-        """Start with no store; `async_open` creates it on the worker thread."""
+        """Start the worker thread; `async_open` opens the store on it."""
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="printernizer_usage_store"
         )
         self._store: LocalStatisticsStore | None = None
+        self._backup_release: threading.Event | None = None
 
-    async def async_open(self, path: Path) -> None:
-        """Open the store file on the worker thread."""
-        self._store = await self._run(LocalStatisticsStore.open, path)
+    async def async_open(self, path: Path, now: datetime) -> Path | None:
+        """Open the store; return the moved-aside copy of a corrupt file, if any."""
+        self._store, moved_aside = await self._run(LocalStatisticsStore.open, path, now)
+        return moved_aside
 
-    async def async_call[T](self, method: Callable[[LocalStatisticsStore], T]) -> T:
-        """Run one store method on the worker thread."""
-        store = self._store
-        if store is None:
+    async def async_call[T](self, method: Callable[..., T], /, *args: Any) -> T:
+        """Run a store method, given unbound (LocalStatisticsStore.x), on the thread."""
+        if self._store is None:
             msg = "store is not open"
             raise RuntimeError(msg)
-        return await self._run(method, store)
+        return await self._run(method, self._store, *args)
+
+    async def async_hold_for_backup(self) -> None:
+        """Checkpoint, then keep every later call waiting until the backup ends."""
+        if self._store is None:
+            return
+        release = self._backup_release = threading.Event()
+        checkpointed: Future[None] = Future()
+        self._executor.submit(
+            self._checkpoint_and_hold, self._store, checkpointed, release
+        )
+        await asyncio.wrap_future(checkpointed)
+
+    def release_backup_hold(self) -> None:
+        """Let calls run again after a backup."""
+        if self._backup_release is not None:
+            self._backup_release.set()
+            self._backup_release = None
 
     async def async_close(self) -> None:
         """Close the store and end the worker thread."""
+        self.release_backup_hold()
         if self._store is not None:
-            await self._run(self._store.close)
-            self._store = None
+            store, self._store = self._store, None
+            await self._run(store.close)
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+
+    @staticmethod
+    def _checkpoint_and_hold(
+        store: LocalStatisticsStore,
+        checkpointed: Future[None],
+        release: threading.Event,
+    ) -> None:
+        try:
+            store.checkpoint()
+        except sqlite3.Error as err:
+            checkpointed.set_exception(err)
+            return
+        checkpointed.set_result(None)
+        if not release.wait(BACKUP_HOLD_LIMIT.total_seconds()):
+            _LOGGER.warning("Backup did not finish in time; resuming statistics")
 
     async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
