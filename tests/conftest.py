@@ -1,16 +1,20 @@
-"""Shared fixtures: a real Home Assistant, a Printernizer simulator on loopback."""
+"""Shared fixtures: a real Home Assistant and a Printernizer simulator on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from pathlib import Path
 
-from aiohttp import web
-import pytest
-
-from custom_components.printernizer_usage.const import DOMAIN
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.printernizer_usage.const import DOMAIN
+
+from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+
+ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
 
 
 @pytest.fixture(autouse=True)
@@ -19,31 +23,33 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-async def printernizer_url(socket_enabled: None) -> AsyncIterator[str]:
-    """Serve a minimal Printernizer on 127.0.0.1 and return its URL."""
-
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "healthy", "version": "2.42.0"})
-
-    app = web.Application()
-    app.router.add_get("/api/v1/health", health)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
+    """Give every test's Home Assistant a config directory of its own."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    hass.config.config_dir = str(config_dir)
+    return hass
 
 
 @pytest.fixture
-def mock_config_entry(printernizer_url: str) -> MockConfigEntry:
-    """A config entry for the simulator."""
+def printernizer(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
+    """Serve a Printernizer with a small fleet and some history on 127.0.0.1."""
+    simulator = PrinternizerSimulator()
+    seed_demo_fleet(simulator)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def mock_config_entry(printernizer: PrinternizerSimulator) -> MockConfigEntry:
+    """Return a config entry for the simulator."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=printernizer_url,
-        unique_id=printernizer_url,
-        data={CONF_URL: printernizer_url},
+        entry_id=ENTRY_ID,
+        title="Printernizer (127.0.0.1)",
+        unique_id=printernizer.url,
+        data={CONF_URL: printernizer.url},
     )
 
 

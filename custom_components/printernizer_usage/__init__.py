@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+import sqlite3
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.const import CONF_URL, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
+from .collector import Collector
 from .const import DOMAIN
 from .coordinator import (
     PrinternizerUsageConfigEntry,
@@ -16,10 +20,21 @@ from .coordinator import (
     PrinternizerUsageRuntimeData,
 )
 from .services import async_setup_services
-from .store import StoreWorker
+from .store import (
+    SCHEMA_VERSION,
+    LocalStatisticsStore,
+    StoreSchemaTooNewError,
+    StoreWorker,
+    delete_store_files,
+)
 
-PLATFORMS = [Platform.BINARY_SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+def store_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Return where an entry keeps its statistics."""
+    return Path(hass.config.path(".storage", DOMAIN, f"{entry_id}.db"))
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -31,14 +46,71 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
 ) -> bool:
-    """Open the local store and start polling Printernizer."""
+    """Open the local store and start polling Printernizer.
+
+    Setup does not depend on Printernizer answering: the statistics are local.
+    """
     store = StoreWorker()
-    await store.async_open(
-        Path(hass.config.path(".storage", DOMAIN, f"{entry.entry_id}.db"))
-    )
-    coordinator = PrinternizerUsageCoordinator(hass, entry)
+    try:
+        moved_aside = await store.async_open(
+            store_path(hass, entry.entry_id), dt_util.utcnow()
+        )
+        state = await store.async_call(
+            LocalStatisticsStore.load_collector_state, entry.data[CONF_URL]
+        )
+    except StoreSchemaTooNewError as err:
+        await store.async_close()
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"store_schema_too_new_{entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="store_schema_too_new",
+            translation_placeholders={
+                "title": entry.title,
+                "found": str(err.found),
+                "supported": str(SCHEMA_VERSION),
+            },
+        )
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="store_schema_too_new"
+        ) from err
+    except (sqlite3.Error, OSError) as err:
+        await store.async_close()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="store_unavailable"
+        ) from err
+    ir.async_delete_issue(hass, DOMAIN, f"store_schema_too_new_{entry.entry_id}")
+    if moved_aside is not None:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"store_recovered_{entry.entry_id}",
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="store_recovered",
+            translation_placeholders={"title": entry.title, "file": moved_aside.name},
+        )
+
+    coordinator = PrinternizerUsageCoordinator(hass, entry, store, Collector(state))
     entry.runtime_data = PrinternizerUsageRuntimeData(coordinator, store)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        await store.async_close()
+        raise
+
+    async def _async_close_on_stop(_: Event) -> None:
+        await coordinator.async_shutdown()
+        await store.async_close()
+
+    # A plain listener, not a one-time one: unloading after the stop event must
+    # still find it to remove.
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -49,5 +121,17 @@ async def async_unload_entry(
     """Stop polling and close the store."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
+        await entry.runtime_data.coordinator.async_shutdown()
         await entry.runtime_data.store.async_close()
     return unloaded
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
+) -> None:
+    """Delete the entry's statistics file, its journals and moved-aside copies."""
+    await hass.async_add_executor_job(
+        delete_store_files, store_path(hass, entry.entry_id)
+    )
+    for issue in ("store_recovered", "store_schema_too_new"):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")

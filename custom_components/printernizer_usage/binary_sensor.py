@@ -14,17 +14,18 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrinternizerUsageConfigEntry, StatisticsView
+from .coordinator import PrinternizerUsageConfigEntry, UsageData
 from .entity import PrinternizerUsageEntity
 
+# The coordinator does all polling.
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class PrinternizerUsageBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor read from the statistics view."""
+    """A binary sensor read from the coordinator's data."""
 
-    value_fn: Callable[[StatisticsView], bool]
+    value_fn: Callable[[UsageData], bool]
 
 
 BINARY_SENSORS = (
@@ -33,7 +34,7 @@ BINARY_SENSORS = (
         translation_key="printernizer_connectivity",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda view: view.printernizer_reachable,
+        value_fn=lambda data: data.printernizer_reachable,
     ),
 )
 
@@ -58,5 +59,5 @@ class PrinternizerUsageBinarySensor(PrinternizerUsageEntity, BinarySensorEntity)
 
     @property
     def is_on(self) -> bool:
-        """Return the value from the latest view."""
+        """Return the value from the latest poll."""
         return self.entity_description.value_fn(self.coordinator.data)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sqlite3
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .api import PrinternizerClient, PrinternizerError
-from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER
-from .store import StoreWorker
+from .collector import Collector, FailedPoll, PollOutcome
+from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, ErrorType
+from .store import LocalStatisticsStore, StatisticsView, StoreWorker
 
 type PrinternizerUsageConfigEntry = ConfigEntry[PrinternizerUsageRuntimeData]
 
@@ -26,19 +29,29 @@ class PrinternizerUsageRuntimeData:
 
 
 @dataclass(frozen=True, slots=True)
-class StatisticsView:
-    """What the entities show."""
+class UsageData:
+    """What the entities show after a poll."""
 
+    statistics: StatisticsView
     printernizer_reachable: bool
+    last_error: ErrorType | None
 
 
-class PrinternizerUsageCoordinator(DataUpdateCoordinator[StatisticsView]):
-    """Polls Printernizer on a fixed interval."""
+class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
+    """Polls Printernizer and records every poll, successful or not, locally.
+
+    A poll that cannot reach Printernizer is counted as an error and does not
+    fail the update: the statistics come from the store and stay available.
+    """
 
     config_entry: PrinternizerUsageConfigEntry
 
     def __init__(
-        self, hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
+        self,
+        hass: HomeAssistant,
+        entry: PrinternizerUsageConfigEntry,
+        store: StoreWorker,
+        collector: Collector,
     ) -> None:
         """Create the coordinator for one entry."""
         super().__init__(
@@ -51,10 +64,43 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[StatisticsView]):
         self.client = PrinternizerClient(
             async_get_clientsession(hass), entry.data[CONF_URL]
         )
+        self.store = store
+        self.collector = collector
+        self._reachable: bool | None = None
 
-    async def _async_update_data(self) -> StatisticsView:
+    async def _async_update_data(self) -> UsageData:
+        now = dt_util.utcnow()
+        outcome: PollOutcome | FailedPoll
         try:
-            await self.client.async_health()
-        except PrinternizerError:
-            return StatisticsView(printernizer_reachable=False)
-        return StatisticsView(printernizer_reachable=True)
+            outcome = await self.collector.async_poll(self.client, now)
+        except PrinternizerError as err:
+            outcome = FailedPoll(observed_at=now, error=err.kind)
+        try:
+            view = await self.store.async_call(
+                LocalStatisticsStore.record_poll, outcome
+            )
+        except sqlite3.Error as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="store_write_failed"
+            ) from err
+        if isinstance(outcome, PollOutcome):
+            self.collector.commit(outcome)
+            self._note_reachability(None)
+            return UsageData(view, printernizer_reachable=True, last_error=None)
+        self._note_reachability(outcome.error)
+        return UsageData(view, printernizer_reachable=False, last_error=outcome.error)
+
+    def _note_reachability(self, error: ErrorType | None) -> None:
+        """Log once when Printernizer stops answering and once when it is back."""
+        reachable = error is None
+        if reachable == self._reachable:
+            return
+        if error is not None:
+            LOGGER.warning(
+                "Printernizer could not be polled (%s); the statistics stay "
+                "available and failed polls are counted as errors",
+                error,
+            )
+        elif self._reachable is False:
+            LOGGER.info("Printernizer can be polled again")
+        self._reachable = reachable

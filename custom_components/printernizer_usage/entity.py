@@ -11,7 +11,7 @@ from .coordinator import PrinternizerUsageCoordinator
 
 
 class PrinternizerUsageEntity(CoordinatorEntity[PrinternizerUsageCoordinator]):
-    """An entity on the entry's service device."""
+    """An entity of the entry's service device."""
 
     _attr_has_entity_name = True
 

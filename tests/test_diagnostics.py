@@ -1,0 +1,52 @@
+"""Diagnostics tell how the integration is doing, with the address redacted."""
+
+from __future__ import annotations
+
+# The diagnostics view imports the Supervisor client, which cannot be first
+# imported under a frozen clock.
+import aiohasupervisor  # noqa: F401
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+from syrupy.matchers import path_type
+
+from .helpers import refresh
+from .simulator.printernizer import PrinternizerSimulator
+
+# The file size depends on SQLite's page use, not on what the code does.
+FILE_SIZE = path_type({"store.file_size_bytes": (int,)})
+
+
+@pytest.fixture(autouse=True)
+def wednesday(freezer: FrozenDateTimeFactory) -> None:
+    """Run in the middle of a UTC week; before the client's token is issued."""
+    freezer.move_to("2026-11-25T10:05:00+00:00")
+
+
+async def test_entry_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    printernizer: PrinternizerSimulator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The diagnostics of an entry after some activity and a failed poll."""
+    printernizer.add_job()
+    await refresh(hass, init_integration)
+    printernizer.fail("truncated")
+    await refresh(hass, init_integration)
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, init_integration
+    )
+    assert diagnostics == snapshot.use_extension(JSONSnapshotExtension)(
+        matcher=FILE_SIZE
+    )
+    assert printernizer.url not in str(diagnostics)

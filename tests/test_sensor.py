@@ -1,0 +1,72 @@
+"""Sensors: this UTC week's statistics, the fleet and Printernizer's connectivity."""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from .helpers import entity_states, refresh
+from .simulator.printernizer import PrinternizerSimulator
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Keep snapshots as JSON, the same on every Home Assistant version."""
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.fixture(autouse=True)
+def wednesday(freezer: FrozenDateTimeFactory) -> None:
+    """Run in the middle of a UTC week."""
+    freezer.move_to("2026-11-25T10:05:00+00:00")
+
+
+async def test_entities_after_activity(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    printernizer: PrinternizerSimulator,
+    freezer: FrozenDateTimeFactory,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every entity, its state and attributes after a little activity."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert entity_states(hass, mock_config_entry) == snapshot(name="after_setup")
+
+    printer = printernizer.printers[0]
+    for _ in range(3):
+        printernizer.add_job(printer)
+    printernizer.add_file(printer)
+    printernizer.add_file(printer, status="error")
+    printernizer.add_upload()
+    printernizer.set_printer_status(printer, "error")
+    freezer.tick(3600)
+    await refresh(hass, mock_config_entry)
+    printernizer.fail("429")
+    await refresh(hass, mock_config_entry)
+    assert entity_states(hass, mock_config_entry) == snapshot(name="after_activity")
+
+
+async def test_weekly_counts_restart_on_monday_utc(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    printernizer: PrinternizerSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The weekly sensors follow UTC weeks, the same weeks a submission uses."""
+    printernizer.add_job()
+    freezer.move_to("2026-11-29T23:59:00+00:00")
+    await refresh(hass, init_integration)
+    jobs = "sensor.printernizer_usage_statistics_jobs_this_week"
+    uptime = "sensor.printernizer_usage_statistics_uptime_this_week"
+    assert hass.states.get(jobs).state == "1"
+    assert hass.states.get(uptime).state == "2"
+    freezer.move_to("2026-11-30T00:00:00+00:00")
+    await refresh(hass, init_integration)
+    assert hass.states.get(jobs).state == "0"
+    assert hass.states.get(uptime).state == "1"
