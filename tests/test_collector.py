@@ -61,6 +61,30 @@ async def poller(printernizer: PrinternizerSimulator) -> AsyncIterator[Poller]:
         yield Poller(PrinternizerClient(session, printernizer.url))
 
 
+ALLOWED_PATHS = {
+    "/api/v1/health",
+    "/api/v1/debug/system-info",
+    "/api/v1/printers",
+    "/api/v1/settings/printers",
+    "/api/v1/jobs",
+    "/api/v1/files",
+    "/api/v1/library/files",
+    "/api/v1/settings/application",
+    "/api/v1/settings/watch-folders",
+}
+
+
+async def test_poll_uses_only_the_allowed_endpoints(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """A poll reads the documented endpoints and nothing else (no hidden calls)."""
+    await poller.poll()
+    printernizer.add_job()
+    await poller.poll()
+    assert set(printernizer.requests) == ALLOWED_PATHS
+    assert len(printernizer.requests) == 2 * 10
+
+
 async def test_first_poll_learns_the_baseline(
     poller: Poller, printernizer: PrinternizerSimulator
 ) -> None:
