@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 import logging
 from pathlib import Path
 import sqlite3
@@ -102,15 +103,27 @@ async def test_reachability_is_logged_once_each_way(
     ]
 
 
+def open_store_files(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """Return this process's open file descriptors on the entry's store files."""
+    prefix = str(store_path(hass, entry.entry_id))
+    targets = []
+    for fd in Path("/proc/self/fd").iterdir():
+        with suppress(OSError):
+            targets.append(str(fd.readlink()))
+    return [target for target in targets if target.startswith(prefix)]
+
+
 async def test_unload_leaves_nothing_behind(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Unloading closes the store and ends its thread."""
+    """Unloading closes the store file and ends its thread."""
     assert len(store_threads()) == 1
+    assert open_store_files(hass, init_integration)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.NOT_LOADED
     assert store_threads() == []
+    assert open_store_files(hass, init_integration) == []
     assert hass.states.get(JOBS).state == "unavailable"
 
 

@@ -1,4 +1,4 @@
-"""The files Home Assistant and HACS read: manifest, HACS, translations, icons, rules."""
+"""Files Home Assistant and HACS read: manifest, HACS, translations, icons, rules."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def keys(tree: Any, prefix: str = "") -> set[str]:
 
 
 def test_manifest() -> None:
-    """domain and name first, the rest sorted, local polling, nothing to install."""
+    """Domain and name first, the rest sorted, local polling, nothing to install."""
     manifest = load_json(INTEGRATION / "manifest.json")
     order = list(manifest)
     assert order[:2] == ["domain", "name"]

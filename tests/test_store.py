@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
 import sqlite3
+import uuid
 
 import pytest
 
@@ -37,7 +38,6 @@ from custom_components.printernizer_usage.store import (
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)  # a Wednesday
 SOURCE = "http://127.0.0.1:8000"
-INSTALLATION_ID = "2f1c7a0e-4b8d-4c1e-9a3f-5d6e7f8a9b0c"
 RUNTIME = RuntimeFacts("3.12.1", PlatformFamily.LINUX, DeploymentMode.DOCKER)
 
 
@@ -234,23 +234,31 @@ def test_summary_describes_without_content(store: LocalStatisticsStore) -> None:
     assert summary["first_day"] == summary["last_day"] == "2026-11-25"
 
 
-def write_identity(path: Path) -> None:
-    """Give a store an installation identity, as sharing will."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.executemany(
-        "INSERT INTO meta (key, value) VALUES (?, ?)",
-        [("installation_id", INSTALLATION_ID), ("first_seen", "2026-11-02")],
-    )
-    db.close()
+def test_installation_identity_is_created_lazily(path: Path) -> None:
+    """No id until one is asked for; then a UUIDv4 that stays across restarts."""
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    assert store.export()["installation"] is None
+    identity = store.installation_identity(date(2026, 11, 2))
+    assert uuid.UUID(identity.installation_id).version == 4
+    assert identity.first_seen == date(2026, 11, 2)
+    assert store.installation_identity(date(2026, 11, 30)) == identity
+    store.close()
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    assert store.installation_identity(NOW.date()) == identity
+    assert store.export()["installation"] == {
+        "installation_id": identity.installation_id,
+        "first_seen": "2026-11-02",
+    }
+    store.close()
 
 
 def test_corrupt_file_is_moved_aside_keeping_the_identity(path: Path) -> None:
     """A damaged file is replaced, and the ids it held are carried over."""
     store, _ = LocalStatisticsStore.open(path, NOW)
+    identity = store.installation_identity(date(2026, 11, 2))
     for day in range(2000):
         store._db.execute("INSERT INTO day_bucket VALUES (?, 'jobs', '', 1)", (day,))
     store.close()
-    write_identity(path)
     data = bytearray(path.read_bytes())
     data[-8192:] = b"\xff" * 8192  # damage the last pages, where buckets live
     path.write_bytes(bytes(data))
@@ -258,10 +266,7 @@ def test_corrupt_file_is_moved_aside_keeping_the_identity(path: Path) -> None:
     store, moved_aside = LocalStatisticsStore.open(path, NOW)
     assert moved_aside == path.with_name("entry.db.corrupt-20261125T100500Z")
     assert moved_aside.exists()
-    assert store.export()["installation"] == {
-        "installation_id": INSTALLATION_ID,
-        "first_seen": "2026-11-02",
-    }
+    assert store.installation_identity(NOW.date()) == identity
     assert store.export()["day_buckets"] == []
     store.record_poll(poll_outcome(increments={(Metric.JOBS, ""): 1}))
     store.close()

@@ -129,6 +129,14 @@ def week_start(day: date) -> date:
 
 
 @dataclass(frozen=True, slots=True)
+class InstallationIdentity:
+    """The random id submissions would carry, and the UTC day it was first used."""
+
+    installation_id: str
+    first_seen: date
+
+
+@dataclass(frozen=True, slots=True)
 class StatisticsView:
     """The numbers of one UTC week, as the sensors show them."""
 
@@ -335,6 +343,25 @@ class LocalStatisticsStore:
             errors=errors,
             printer_count=None if fleet is None else sum(fleet.values()),
         )
+
+    def installation_identity(self, today: date) -> InstallationIdentity:
+        """Return the installation identity, creating it when first needed.
+
+        It is random (UUIDv4), tied to nothing on this machine, and made only
+        when something asks for it, so an installation that never shares
+        never has one.
+        """
+        with self._transaction():
+            installation_id = self._meta("installation_id")
+            first_seen = self._meta("first_seen")
+            if installation_id is None or first_seen is None:
+                installation_id = str(uuid.uuid4())
+                first_seen = today.isoformat()
+                self._db.executemany(
+                    _UPSERT_META,
+                    [("installation_id", installation_id), ("first_seen", first_seen)],
+                )
+        return InstallationIdentity(installation_id, date.fromisoformat(first_seen))
 
     def export(self) -> dict[str, Any]:
         """Return every statistic kept locally, in the documented export format.
