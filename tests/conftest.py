@@ -10,11 +10,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage.const import DOMAIN
+from custom_components.printernizer_usage.const import CONF_BASELINE_ID, DOMAIN
 
 from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
+BASELINE_ID = "9c1d6e0f2a3b4c5d"
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +48,9 @@ def mock_config_entry(printernizer: PrinternizerSimulator) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=ENTRY_ID,
-        title="Printernizer (127.0.0.1)",
+        title="Printernizer",
         unique_id=printernizer.url,
-        data={CONF_URL: printernizer.url},
+        data={CONF_URL: printernizer.url, CONF_BASELINE_ID: BASELINE_ID},
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import cast
 
 import aiohttp
 import pytest
@@ -48,14 +50,18 @@ async def test_reads_versions_and_runtime(client: PrinternizerClient) -> None:
     )
 
 
-async def test_optional_endpoints_missing(
+async def test_missing_endpoints(
     client: PrinternizerClient, printernizer: PrinternizerSimulator
 ) -> None:
-    """An older Printernizer without these endpoints gives unknowns, not errors."""
+    """An older Printernizer without an endpoint gives unknowns, not errors."""
     printernizer.fail("404", "/api/v1/debug/system-info")
     printernizer.fail("404", "/api/v1/settings/", times=2)
     assert await client.async_runtime_facts() == api.UNKNOWN_RUNTIME
     assert await client.async_feature_flags() == {}
+    printernizer.fail("404", "/api/v1/library/files")
+    assert await client.async_item_page(Listing.UPLOADS, 1, KEYER) is None
+    printernizer.fail("404", "/api/v1/printers")
+    assert await client.async_printers(KEYER) is None
 
 
 async def test_printers_prefer_configured_type(
@@ -151,8 +157,9 @@ async def test_item_keys_are_salted_hashes(
 @pytest.mark.parametrize(
     ("fault", "kind"),
     [
-        ("429", ErrorType.RATE_LIMITED),
         ("500", ErrorType.SERVER_ERROR),
+        ("503", ErrorType.SERVER_ERROR),
+        ("403", ErrorType.INVALID_RESPONSE),
         ("404", ErrorType.INVALID_RESPONSE),
         ("html", ErrorType.INVALID_RESPONSE),
         ("truncated", ErrorType.INVALID_RESPONSE),
@@ -175,6 +182,45 @@ async def test_faults_are_classified(
         await client.async_app_version()
     assert caught.value.kind is kind
     assert str(caught.value) == kind.value
+
+
+async def test_rate_limits_are_waited_out(
+    client: PrinternizerClient, printernizer: PrinternizerSimulator
+) -> None:
+    """A few 429 answers are waited out; beyond that the request is rate limited."""
+    printernizer.retry_after = "0"
+    printernizer.fail("429", times=api.RATE_LIMIT_RETRIES)
+    assert await client.async_app_version() == "2.42.0"
+    assert printernizer.requests.count("/api/v1/health") == api.RATE_LIMIT_RETRIES + 1
+    printernizer.fail("429", times=api.RATE_LIMIT_RETRIES + 1)
+    with pytest.raises(PrinternizerError) as caught:
+        await client.async_app_version()
+    assert caught.value.kind is ErrorType.RATE_LIMITED
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [({}, 1.0), ({"Retry-After": "2"}, 2.0), ({"Retry-After": "-5"}, 0.0),
+     ({"Retry-After": "soon"}, 1.0), ({"Retry-After": "3600"}, 5.0)],
+)  # fmt: skip
+def test_retry_after_bounds(headers: dict[str, str], seconds: float) -> None:
+    """Missing, negative, unreadable or huge Retry-After values get sane waits."""
+    response = cast("aiohttp.ClientResponse", SimpleNamespace(headers=headers))
+    assert api._retry_after(response) == seconds
+
+
+async def test_real_rate_limit_with_many_pages(
+    client: PrinternizerClient, printernizer: PrinternizerSimulator
+) -> None:
+    """Printernizer's own limit (burst 20, 100 a minute) does not stop paging."""
+    for _ in range(2500):
+        printernizer.add_job()
+    printernizer.rate_limit = True
+    pages = [
+        await client.async_item_page(Listing.JOBS, page, KEYER) for page in range(1, 27)
+    ]
+    assert sum(len(page.keys) for page in pages if page) == 2505
+    assert printernizer.requests.count("/api/v1/jobs") > 26  # some were retried
 
 
 async def test_refused_connection(

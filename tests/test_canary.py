@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import json
 import logging
-from pathlib import Path
 
+from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.printernizer_usage import store_path
-from custom_components.printernizer_usage.const import DOMAIN
+from custom_components.printernizer_usage.const import CONF_BASELINE_ID, DOMAIN
 
 from .helpers import entity_states, refresh
-from .simulator.printernizer import PrinternizerSimulator
+from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+
+# Printernizer is reached through a path prefix (as behind a reverse proxy),
+# so that its address is a canary too.
+PRINTERNIZER_PREFIX = "/canary-proxy-prefix"
 
 CANARIES = {
     "name": "CanaryPrinterName",
@@ -31,7 +35,18 @@ CANARIES = {
     "job": "canary_job_name.gcode",
     "upload": "canary_upload_part.stl",
     "path": "/canary/private/folder",
+    "printernizer_address": PRINTERNIZER_PREFIX,
 }
+
+
+@pytest.fixture
+def printernizer(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
+    """Serve the simulator on the canary address."""
+    simulator = PrinternizerSimulator()
+    seed_demo_fleet(simulator)
+    simulator.start(base_path=PRINTERNIZER_PREFIX)
+    yield simulator
+    simulator.stop()
 
 
 def feed_canaries(printernizer: PrinternizerSimulator) -> None:
@@ -63,47 +78,68 @@ def assert_no_canary(where: str, text: str) -> None:
 async def test_no_canary_escapes(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
     printernizer: PrinternizerSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """After polls, failures and every read-out, no canary appears anywhere."""
+    """After polls, failures, a recovered file and every read-out: no canary."""
     caplog.set_level(logging.DEBUG)
-    feed_canaries(printernizer)
-    await refresh(hass, init_integration)
-    printernizer.set_printer_status(printernizer.printers[-1], "online")
-    await refresh(hass, init_integration)
-    printernizer.fail("json", "/api/v1/printers", body={"printers": CANARIES["name"]})
-    await refresh(hass, init_integration)
-    feed_canaries(printernizer)
-    await refresh(hass, init_integration)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Printernizer",
+        unique_id=printernizer.url,
+        data={CONF_URL: printernizer.url, CONF_BASELINE_ID: "0123456789abcdef"},
+    )
+    path = store_path(hass, entry.entry_id)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"damaged" * 100)  # so that a repair issue exists too
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
-    states = entity_states(hass, init_integration)
+    feed_canaries(printernizer)
+    await refresh(hass, entry)
+    printernizer.set_printer_status(printernizer.printers[-1], "online")
+    printernizer.fail("html", "/api/v1/settings/application")
+    await refresh(hass, entry)
+    printernizer.fail("json", "/api/v1/printers", body={"printers": CANARIES["name"]})
+    await refresh(hass, entry)
+    feed_canaries(printernizer)
+    printernizer.refuse_connections()
+    await refresh(hass, entry)
+    printernizer.accept_connections()
+    await refresh(hass, entry)
+
+    states = entity_states(hass, entry)
     assert states["sensor.printernizer_usage_statistics_jobs_this_week"]["state"] == "2"
     errors = states["sensor.printernizer_usage_statistics_errors_this_week"]
     assert errors["attributes"]["printer_error"] == 2
     assert errors["attributes"]["file_download_failed"] == 2
+    assert errors["attributes"]["connection_refused"] == 1
     assert_no_canary("entity states", json.dumps(states))
 
     export = await hass.services.async_call(
         DOMAIN,
         "export_statistics",
-        {"config_entry_id": init_integration.entry_id},
+        {"config_entry_id": entry.entry_id},
         blocking=True,
         return_response=True,
     )
     assert_no_canary("the export", json.dumps(export))
-    diagnostics = await get_diagnostics_for_config_entry(
-        hass, hass_client, init_integration
-    )
-    assert_no_canary("diagnostics", json.dumps(diagnostics))
+    assert await async_setup_component(hass, "diagnostics", {})
+    client = await hass_client()
+    response = await client.get(f"/api/diagnostics/config_entry/{entry.entry_id}")
+    assert response.status == 200
+    diagnostics = await response.text()
+    assert_no_canary("the diagnostics download", diagnostics)
+    # Newer Home Assistant versions put repair issues into the download as well.
+    issues = ir.async_get(hass).issues.values()
+    assert {issue.translation_key for issue in issues} == {"store_recovered"}
+    assert_no_canary("repair issues", json.dumps([issue.to_json() for issue in issues]))
 
-    path = store_path(hass, init_integration.entry_id)
-    for file in path.parent.iterdir():
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    files = list(path.parent.iterdir())
+    assert len(files) == 2  # the store and the damaged copy moved aside
+    for file in files:
         assert_no_canary(file.name, file.read_bytes().decode("latin-1"))
-    assert await hass.config_entries.async_unload(init_integration.entry_id)
-    assert Path(path).exists()
-    assert_no_canary("the database", path.read_bytes().decode("latin-1"))
-
     assert_no_canary("the log", caplog.text)
     assert "printernizer_usage" in caplog.text  # the log was captured at all

@@ -135,6 +135,80 @@ async def test_counting_across_a_wiped_history(
     assert (await poller.poll()).increments == {JOBS: 3}
 
 
+async def test_baseline_knows_older_items_that_move_up(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """After newer jobs are deleted, older ones on page one are not new."""
+    for _ in range(150):
+        printernizer.add_job()
+    await poller.poll()
+    printernizer.wipe_jobs(newest=100)
+    assert (await poller.poll()).increments == {}
+
+
+async def test_a_failing_part_does_not_lose_the_rest(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """One broken route is counted as an error; everything else still counts."""
+    await poller.poll()
+    printernizer.fail("500", "/api/v1/settings/watch-folders", times=2)
+    printernizer.fail("500", "/api/v1/printers")
+    printernizer.add_job()
+    outcome = await poller.poll()
+    server_errors = (Metric.ERRORS, error_dimension(ErrorType.SERVER_ERROR))
+    assert outcome.increments == {JOBS: 1, server_errors: 2}
+    assert outcome.errors == (ErrorType.SERVER_ERROR, ErrorType.SERVER_ERROR)
+    assert outcome.fleet is None
+    assert outcome.printers_in_error is None
+    assert outcome.flags == {}
+    before = poller.collector.state.printers_in_error
+    printernizer.set_printer_status(printernizer.printers[0], "error")
+    outcome = await poller.poll()
+    assert outcome.increments == {server_errors: 1, PRINTER_ERRORS: 1}
+    assert poller.collector.state.printers_in_error != before
+
+
+async def test_a_failing_list_keeps_its_place(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Items of a list that failed to read are counted at the next poll, once."""
+    await poller.poll()
+    for _ in range(150):
+        printernizer.add_upload()
+    printernizer.fail("truncated", "/api/v1/library/files")
+    outcome = await poller.poll()
+    assert UPLOADS not in outcome.increments
+    assert outcome.errors == (ErrorType.INVALID_RESPONSE,)
+    assert (await poller.poll()).increments == {UPLOADS: 150}
+
+
+async def test_a_list_this_printernizer_lacks(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """An older Printernizer without a list: skipped, not an error, baseline later."""
+    printernizer.fail("404", "/api/v1/library/files")
+    outcome = await poller.poll()
+    assert Listing.UPLOADS not in outcome.baselines
+    assert outcome.errors == ()
+    printernizer.add_upload()
+    assert UPLOADS not in (await poller.poll()).increments  # learns it now
+    printernizer.add_upload()
+    assert (await poller.poll()).increments == {UPLOADS: 1}
+
+
+async def test_rate_limited_backlog_is_counted(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """A backlog deeper than Printernizer's burst limit is still read in one poll."""
+    await poller.poll()
+    for _ in range(1500):
+        printernizer.add_job()
+    printernizer.rate_limit = True
+    outcome = await poller.poll()
+    assert outcome.increments[JOBS] == 1500
+    assert outcome.errors == ()
+
+
 async def test_reads_further_pages_only_while_needed(
     poller: Poller, printernizer: PrinternizerSimulator
 ) -> None:
@@ -154,7 +228,7 @@ async def test_reads_further_pages_only_while_needed(
 async def test_poll_cost_does_not_grow_with_history(
     poller: Poller, printernizer: PrinternizerSimulator
 ) -> None:
-    """With 2,000 jobs listed, a quiet poll reads one page per list."""
+    """With 2,000 jobs listed, a quiet poll after the baseline reads one page."""
     for _ in range(2000):
         printernizer.add_job()
     await poller.poll()

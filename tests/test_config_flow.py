@@ -11,8 +11,13 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage.const import DEFAULT_URL, DOMAIN
+from custom_components.printernizer_usage.const import (
+    CONF_BASELINE_ID,
+    DEFAULT_URL,
+    DOMAIN,
+)
 
+from .conftest import BASELINE_ID
 from .simulator.printernizer import PrinternizerSimulator
 
 
@@ -41,8 +46,12 @@ async def test_user_step_creates_entry(
         result["flow_id"], {CONF_URL: f" {printernizer.url}/ "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"Printernizer (127.0.0.1:{printernizer.port})"
-    assert result["data"] == {CONF_URL: printernizer.url}
+    assert result["title"] == "Printernizer"  # titles get logged: no address
+    assert result["data"] == {
+        CONF_URL: printernizer.url,
+        CONF_BASELINE_ID: result["data"][CONF_BASELINE_ID],
+    }
+    assert len(result["data"][CONF_BASELINE_ID]) == 32
     assert result["result"].unique_id == printernizer.url
 
 
@@ -53,7 +62,6 @@ async def test_user_step_creates_entry(
         ("truncated", "invalid_response"),
         ("404", "invalid_response"),
         ("500", "cannot_connect"),
-        ("429", "cannot_connect"),
     ],
 )
 async def test_user_step_errors_then_recovers(
@@ -142,11 +150,9 @@ async def test_reconfigure_to_another_address(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert init_integration.data == {CONF_URL: other_printernizer.url}
+    assert init_integration.data[CONF_URL] == other_printernizer.url
+    assert init_integration.data[CONF_BASELINE_ID] != BASELINE_ID
     assert init_integration.unique_id == other_printernizer.url
-    assert (
-        init_integration.title == f"Printernizer (127.0.0.1:{other_printernizer.port})"
-    )
 
 
 async def test_reconfigure_to_the_same_address(
@@ -155,11 +161,12 @@ async def test_reconfigure_to_the_same_address(
     """Confirming the current address is allowed."""
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: init_integration.data[CONF_URL]}
+        result["flow_id"], {CONF_URL: init_integration.data[CONF_URL] + "/"}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    assert init_integration.data[CONF_BASELINE_ID] == BASELINE_ID
 
 
 async def test_reconfigure_to_a_configured_server(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 import logging
 from pathlib import Path
@@ -18,7 +19,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage import store_path
-from custom_components.printernizer_usage.const import DOMAIN, ErrorType
+from custom_components.printernizer_usage.const import (
+    CONF_BASELINE_ID,
+    DOMAIN,
+    ErrorType,
+)
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
 from .helpers import refresh
@@ -272,17 +277,18 @@ async def test_another_server_is_not_counted_as_new(
     init_integration: MockConfigEntry,
     socket_enabled: None,
 ) -> None:
-    """After pointing the entry at another Printernizer, its history is baseline."""
+    """After reconfiguring to another Printernizer, its history is baseline."""
     other = PrinternizerSimulator()
     for _ in range(4):
         other.add_job()
     other.start()
     try:
-        hass.config_entries.async_update_entry(
-            init_integration, data={CONF_URL: other.url}
+        result = await init_integration.start_reconfigure_flow(hass)
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: other.url}
         )
-        assert await hass.config_entries.async_reload(init_integration.entry_id)
         await hass.async_block_till_done()
+        assert init_integration.state is ConfigEntryState.LOADED
         assert hass.states.get(JOBS).state == "0"
         other.add_job()
         await refresh(hass, init_integration)
@@ -290,3 +296,61 @@ async def test_another_server_is_not_counted_as_new(
     finally:
         assert await hass.config_entries.async_unload(init_integration.entry_id)
         other.stop()
+
+
+async def test_overlapping_polls_count_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    printernizer: PrinternizerSimulator,
+) -> None:
+    """A requested refresh during a timed one does not count new items twice."""
+    printernizer.add_job()
+    coordinator = init_integration.runtime_data.coordinator
+    await asyncio.gather(coordinator.async_refresh(), coordinator.async_refresh())
+    await hass.async_block_till_done()
+    assert hass.states.get(JOBS).state == "1"
+
+
+async def test_damage_found_while_running_reloads_the_entry(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A write that finds the file damaged reloads the entry, which recovers it."""
+    path = store_path(hass, init_integration.entry_id)
+
+    def damaged(self: LocalStatisticsStore, outcome: object) -> None:
+        self._db.close()
+        path.write_bytes(b"damaged" * 100)
+        error = sqlite3.DatabaseError("database disk image is malformed")
+        error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+        raise error
+
+    monkeypatch.setattr(LocalStatisticsStore, "record_poll", damaged)
+    await init_integration.runtime_data.coordinator.async_refresh()
+    monkeypatch.undo()
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(
+        DOMAIN, f"store_recovered_{init_integration.entry_id}"
+    )
+    assert hass.states.get(JOBS).state == "0"
+
+
+async def test_unexpected_setup_error_closes_the_store(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """Whatever goes wrong while opening, no thread or file is left behind."""
+    path = store_path(hass, mock_config_entry.entry_id)
+    store, _ = LocalStatisticsStore.open(path, dt_util.utcnow())
+    store._db.execute("INSERT INTO meta VALUES ('baselines', 'not json')")
+    store._db.execute(
+        "INSERT INTO meta VALUES ('baseline_id', ?)",
+        (mock_config_entry.data[CONF_BASELINE_ID],),
+    )
+    store.close()
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert store_threads() == []

@@ -47,7 +47,7 @@ async def test_entities_after_activity(
     printernizer.set_printer_status(printer, "error")
     freezer.tick(3600)
     await refresh(hass, mock_config_entry)
-    printernizer.fail("429")
+    printernizer.fail("500")
     await refresh(hass, mock_config_entry)
     assert entity_states(hass, mock_config_entry) == snapshot(name="after_activity")
 

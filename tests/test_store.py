@@ -37,29 +37,36 @@ from custom_components.printernizer_usage.store import (
 )
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)  # a Wednesday
-SOURCE = "http://127.0.0.1:8000"
+BASELINE_ID = "6f0c2b1e9d8a4c7b"
 RUNTIME = RuntimeFacts("3.12.1", PlatformFamily.LINUX, DeploymentMode.DOCKER)
+
+
+FLEET = {PrinterType.BAMBU_LAB: 2, PrinterType.PRUSA: 1}
 
 
 def poll_outcome(
     observed_at: datetime = NOW,
+    *,
     increments: dict[tuple[Metric, str], int] | None = None,
     new_keys: dict[Listing, tuple[bytes, ...]] | None = None,
     flags: dict[FeatureFlag, bool] | None = None,
-    printers_in_error: frozenset[bytes] = frozenset(),
+    printers_in_error: frozenset[bytes] | None = frozenset(),
+    fleet: dict[PrinterType, int] | None = FLEET,
+    runtime: RuntimeFacts | None = RUNTIME,
 ) -> PollOutcome:
-    """Return a successful poll outcome."""
+    """Return the outcome of a poll that reached Printernizer."""
     return PollOutcome(
         observed_at=observed_at,
         increments=increments or {},
+        errors=(),
         new_keys=new_keys or {},
         baselines=frozenset({Listing.JOBS}),
         printers_in_error=printers_in_error,
         uptime_hour=observed_at.replace(minute=0, second=0, microsecond=0),
-        fleet={PrinterType.BAMBU_LAB: 2, PrinterType.PRUSA: 1},
+        fleet=fleet,
         flags=flags or {FeatureFlag.LIBRARY: True},
         app_version="2.42.0",
-        runtime=RUNTIME,
+        runtime=runtime,
     )
 
 
@@ -94,9 +101,11 @@ def test_counts_add_up_within_the_utc_week(store: LocalStatisticsStore) -> None:
     store.record_poll(poll_outcome(increments={(Metric.JOBS, ""): 2}))
     store.record_poll(poll_outcome(increments={(Metric.JOBS, ""): 3}))
     sunday = datetime(2026, 11, 29, 23, 59, tzinfo=UTC)
-    store.record_poll(poll_outcome(sunday, {(Metric.UPLOADS, ""): 1}))
+    store.record_poll(poll_outcome(sunday, increments={(Metric.UPLOADS, ""): 1}))
     monday = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
-    next_week = store.record_poll(poll_outcome(monday, {(Metric.JOBS, ""): 4}))
+    next_week = store.record_poll(
+        poll_outcome(monday, increments={(Metric.JOBS, ""): 4})
+    )
     this_week = store.statistics_view(date(2026, 11, 23))
     assert this_week == StatisticsView(
         week_start=date(2026, 11, 23), jobs=5, uploads=1, printer_count=3
@@ -129,7 +138,7 @@ def test_failed_polls_count_errors(store: LocalStatisticsStore) -> None:
 def test_reopen_keeps_counts_and_collector_state(path: Path) -> None:
     """Closing and opening again (a restart) loses nothing."""
     store, _ = LocalStatisticsStore.open(path, NOW)
-    store.load_collector_state(SOURCE)
+    store.load_collector_state(BASELINE_ID)
     key = b"\xaa" * 8
     store.record_poll(
         poll_outcome(
@@ -138,10 +147,10 @@ def test_reopen_keeps_counts_and_collector_state(path: Path) -> None:
             printers_in_error=frozenset({key}),
         )
     )
-    before = store.load_collector_state(SOURCE)
+    before = store.load_collector_state(BASELINE_ID)
     store.close()
     store, _ = LocalStatisticsStore.open(path, NOW)
-    state = store.load_collector_state(SOURCE)
+    state = store.load_collector_state(BASELINE_ID)
     assert state == before
     assert list(state.seen[Listing.JOBS]) == [b"\x01" * 8, b"\x02" * 8]
     assert state.baselines == {Listing.JOBS}
@@ -151,12 +160,12 @@ def test_reopen_keeps_counts_and_collector_state(path: Path) -> None:
     store.close()
 
 
-def test_another_source_learns_baselines_again(store: LocalStatisticsStore) -> None:
+def test_another_server_learns_baselines_again(store: LocalStatisticsStore) -> None:
     """Pointing the entry at another Printernizer must not count its history."""
-    store.load_collector_state(SOURCE)
+    store.load_collector_state(BASELINE_ID)
     store.record_poll(poll_outcome(printers_in_error=frozenset({b"\x01" * 8})))
-    assert store.load_collector_state(SOURCE).baselines == {Listing.JOBS}
-    moved = store.load_collector_state("http://192.168.1.9:8000")
+    assert store.load_collector_state(BASELINE_ID).baselines == {Listing.JOBS}
+    moved = store.load_collector_state("a1b2c3d4e5f60718")
     assert moved.baselines == set()
     assert moved.printers_in_error == frozenset()
 
@@ -166,8 +175,21 @@ def test_remembered_items_stay_bounded(store: LocalStatisticsStore) -> None:
     keys = tuple(index.to_bytes(8, "big") for index in range(MAX_REMEMBERED_ITEMS + 10))
     store.record_poll(poll_outcome(new_keys={Listing.UPLOADS: keys[:10]}))
     store.record_poll(poll_outcome(new_keys={Listing.UPLOADS: keys[10:]}))
-    seen = store.load_collector_state(SOURCE).seen[Listing.UPLOADS]
+    seen = store.load_collector_state(BASELINE_ID).seen[Listing.UPLOADS]
     assert list(seen) == list(keys[10:])
+
+
+def test_parts_not_read_keep_what_was_known(store: LocalStatisticsStore) -> None:
+    """A poll whose fleet, printers or runtime failed keeps the earlier values."""
+    store.load_collector_state(BASELINE_ID)
+    key = b"\x05" * 8
+    store.record_poll(poll_outcome(printers_in_error=frozenset({key})))
+    before = store.export()
+    store.record_poll(poll_outcome(printers_in_error=None, fleet=None, runtime=None))
+    after = store.export()
+    assert after["printer_fleet"] == before["printer_fleet"]
+    assert after["printernizer"] == before["printernizer"]
+    assert store.load_collector_state(BASELINE_ID).printers_in_error == {key}
 
 
 def test_feature_flags_keep_the_last_value_of_each_week(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 import sqlite3
 
-from homeassistant.const import CONF_URL, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -13,7 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .collector import Collector
-from .const import DOMAIN
+from .const import CONF_BASELINE_ID, DOMAIN
 from .coordinator import (
     PrinternizerUsageConfigEntry,
     PrinternizerUsageCoordinator,
@@ -56,31 +56,21 @@ async def async_setup_entry(
             store_path(hass, entry.entry_id), dt_util.utcnow()
         )
         state = await store.async_call(
-            LocalStatisticsStore.load_collector_state, entry.data[CONF_URL]
+            LocalStatisticsStore.load_collector_state,
+            entry.data.get(CONF_BASELINE_ID, ""),
         )
-    except StoreSchemaTooNewError as err:
+    except BaseException as err:
         await store.async_close()
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            f"store_schema_too_new_{entry.entry_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="store_schema_too_new",
-            translation_placeholders={
-                "title": entry.title,
-                "found": str(err.found),
-                "supported": str(SCHEMA_VERSION),
-            },
-        )
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="store_schema_too_new"
-        ) from err
-    except (sqlite3.Error, OSError) as err:
-        await store.async_close()
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN, translation_key="store_unavailable"
-        ) from err
+        if isinstance(err, StoreSchemaTooNewError):
+            _async_raise_schema_issue(hass, entry, err.found)
+            raise ConfigEntryError(
+                translation_domain=DOMAIN, translation_key="store_schema_too_new"
+            ) from err
+        if isinstance(err, sqlite3.Error | OSError):
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN, translation_key="store_unavailable"
+            ) from err
+        raise
     ir.async_delete_issue(hass, DOMAIN, f"store_schema_too_new_{entry.entry_id}")
     if moved_aside is not None:
         ir.async_create_issue(
@@ -99,12 +89,11 @@ async def async_setup_entry(
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady:
-        await store.async_close()
+        await coordinator.async_shutdown()
         raise
 
     async def _async_close_on_stop(_: Event) -> None:
         await coordinator.async_shutdown()
-        await store.async_close()
 
     # A plain listener, not a one-time one: unloading after the stop event must
     # still find it to remove.
@@ -122,8 +111,25 @@ async def async_unload_entry(
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.coordinator.async_shutdown()
-        await entry.runtime_data.store.async_close()
     return unloaded
+
+
+def _async_raise_schema_issue(
+    hass: HomeAssistant, entry: PrinternizerUsageConfigEntry, found: int
+) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"store_schema_too_new_{entry.entry_id}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="store_schema_too_new",
+        translation_placeholders={
+            "title": entry.title,
+            "found": str(found),
+            "supported": str(SCHEMA_VERSION),
+        },
+    )
 
 
 async def async_remove_entry(

@@ -7,11 +7,12 @@ and item and printer ids leave it only as salted hashes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 import hashlib
 import json
-from typing import Any, Final, Literal, overload
+from typing import Any, Final
 
 import aiohttp
 from yarl import URL
@@ -32,6 +33,10 @@ REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=20, connect=10)
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
 # Fleets are small; this only stops a misbehaving server from paging forever.
 MAX_PRINTER_PAGES: Final = 20
+# Printernizer answers 429 with Retry-After: 1 beyond a burst of 20 requests;
+# waiting that long a few times lets a poll with many pages finish.
+RATE_LIMIT_RETRIES: Final = 3
+MAX_RETRY_AFTER_SECONDS: Final = 5
 ITEM_KEY_BYTES: Final = 8
 PRINTER_SCOPE: Final = "printers"
 
@@ -69,10 +74,11 @@ def normalise_base_url(text: str) -> str:
 class PrinternizerError(Exception):
     """A request to Printernizer failed; the message never holds response content."""
 
-    def __init__(self, kind: ErrorType) -> None:
+    def __init__(self, kind: ErrorType, retry_after: float | None = None) -> None:
         """Remember the kind of failure, in the error vocabulary."""
         super().__init__(kind.value)
         self.kind = kind
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +164,11 @@ _APPLICATION_FLAGS: Final = {
 
 
 class PrinternizerClient:
-    """Reads the Printernizer endpoints the integration is allowed to use."""
+    """Reads the Printernizer endpoints the integration is allowed to use.
+
+    Only the health check must exist. Every other endpoint may be missing in
+    an older Printernizer; its method then returns None (or unknown values).
+    """
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
         """Use Home Assistant's shared session for every request."""
@@ -168,13 +178,17 @@ class PrinternizerClient:
     async def async_app_version(self) -> str:
         """Check that Printernizer answers its health check; return its version."""
         body = await self._async_get_object("/api/v1/health")
-        if body.get("status") not in ("healthy", "degraded", "unhealthy"):
+        if body is None or body.get("status") not in (
+            "healthy",
+            "degraded",
+            "unhealthy",
+        ):
             raise PrinternizerError(ErrorType.INVALID_RESPONSE)
         return sanitise.app_version(body.get("version"))
 
     async def async_runtime_facts(self) -> RuntimeFacts:
         """Return Printernizer's Python version, OS family and deployment mode."""
-        body = await self._async_get_object("/api/v1/debug/system-info", optional=True)
+        body = await self._async_get_object("/api/v1/debug/system-info")
         if body is None:
             return UNKNOWN_RUNTIME
         return RuntimeFacts(
@@ -183,7 +197,7 @@ class PrinternizerClient:
             deployment_mode=sanitise.deployment_mode(body.get("deployment_mode")),
         )
 
-    async def async_printers(self, keyer: ItemKeyer) -> tuple[PrinterState, ...]:
+    async def async_printers(self, keyer: ItemKeyer) -> tuple[PrinterState, ...] | None:
         """Return every printer's type and error state, preferring configured types."""
         configured = await self._async_configured_printer_types()
         printers: list[PrinterState] = []
@@ -191,6 +205,8 @@ class PrinternizerClient:
             body = await self._async_get_object(
                 "/api/v1/printers", {"page": str(page), "limit": str(PAGE_SIZE)}
             )
+            if body is None:
+                return None
             items = _list_field(body, "printers")
             for item in items:
                 printer_id = _item_id(item)
@@ -212,13 +228,15 @@ class PrinternizerClient:
 
     async def async_item_page(
         self, listing: Listing, page: int, keyer: ItemKeyer
-    ) -> ItemPage:
+    ) -> ItemPage | None:
         """Return the hashed ids on one page of a newest-first item list."""
         endpoint = _LISTINGS[listing]
         body = await self._async_get_object(
             endpoint.path,
             {**endpoint.params, "limit": str(PAGE_SIZE), "page": str(page)},
         )
+        if body is None:
+            return None
         items = _list_field(body, endpoint.items_field)
         keys = tuple(
             keyer.key(listing, item_id)
@@ -230,17 +248,13 @@ class PrinternizerClient:
     async def async_feature_flags(self) -> dict[FeatureFlag, bool]:
         """Return the feature flags Printernizer exposes, and only those."""
         flags: dict[FeatureFlag, bool] = {}
-        application = await self._async_get_object(
-            "/api/v1/settings/application", optional=True
-        )
+        application = await self._async_get_object("/api/v1/settings/application")
         if application is not None:
             for setting, flag in _APPLICATION_FLAGS.items():
                 value = application.get(setting)
                 if isinstance(value, bool):
                     flags[flag] = value
-        watch_folders = await self._async_get_object(
-            "/api/v1/settings/watch-folders", optional=True
-        )
+        watch_folders = await self._async_get_object("/api/v1/settings/watch-folders")
         if watch_folders is not None and isinstance(
             enabled := watch_folders.get("enabled"), bool
         ):
@@ -249,7 +263,7 @@ class PrinternizerClient:
 
     async def _async_configured_printer_types(self) -> dict[str, PrinterType]:
         """Map printer ids to the type set in Printernizer's configuration."""
-        body = await self._async_get_object("/api/v1/settings/printers", optional=True)
+        body = await self._async_get_object("/api/v1/settings/printers")
         types: dict[str, PrinterType] = {}
         for printer_id, settings in (body or {}).items():
             if isinstance(settings, dict) and (
@@ -258,32 +272,25 @@ class PrinternizerClient:
                 types[printer_id] = configured
         return types
 
-    @overload
     async def _async_get_object(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        *,
-        optional: Literal[False] = False,
-    ) -> dict[str, Any]: ...
-
-    @overload
-    async def _async_get_object(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        *,
-        optional: Literal[True],
-    ) -> dict[str, Any] | None: ...
-
-    async def _async_get_object(
-        self,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        *,
-        optional: bool = False,
+        self, path: str, params: Mapping[str, str] | None = None
     ) -> dict[str, Any] | None:
-        """GET a JSON object; None when an optional endpoint does not exist.
+        """GET a JSON object, waiting out a few rate limits; None for a 404."""
+        retries = 0
+        while True:
+            try:
+                return await self._async_get_object_once(path, params)
+            except PrinternizerError as err:
+                if err.retry_after is None or retries == RATE_LIMIT_RETRIES:
+                    raise
+                wait = err.retry_after
+            retries += 1
+            await asyncio.sleep(wait)
+
+    async def _async_get_object_once(
+        self, path: str, params: Mapping[str, str] | None
+    ) -> dict[str, Any] | None:
+        """GET a JSON object once.
 
         Every failure becomes a PrinternizerError of the error vocabulary; the
         body is never logged or kept, because Printernizer puts secrets in some.
@@ -292,10 +299,12 @@ class PrinternizerClient:
             async with self._session.get(
                 f"{self._base_url}{path}", params=params, timeout=REQUEST_TIMEOUT
             ) as response:
-                if response.status == 404 and optional:
+                if response.status == 404:
                     return None
                 if response.status == 429:
-                    raise PrinternizerError(ErrorType.RATE_LIMITED)
+                    raise PrinternizerError(
+                        ErrorType.RATE_LIMITED, _retry_after(response)
+                    )
                 if response.status >= 500:
                     raise PrinternizerError(ErrorType.SERVER_ERROR)
                 if response.status != 200:
@@ -318,6 +327,15 @@ class PrinternizerClient:
         if body.get("status") == "success" and isinstance(data, dict):
             return data
         return body
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float:
+    """Return how long to wait after a 429, within sensible bounds."""
+    try:
+        seconds = int(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1
+    return float(min(max(seconds, 0), MAX_RETRY_AFTER_SECONDS))
 
 
 async def _read_limited(response: aiohttp.ClientResponse) -> bytes:

@@ -10,10 +10,11 @@ already there.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .api import ItemKeyer, PrinternizerClient, RuntimeFacts
+from .api import ItemKeyer, PrinternizerClient, PrinternizerError, RuntimeFacts
 from .const import (
     ERROR_COMPONENTS,
     MAX_REMEMBERED_ITEMS,
@@ -58,24 +59,29 @@ class CollectorState:
 
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
-    """Everything one successful poll adds; saved by the store in one transaction."""
+    """Everything one poll that reached Printernizer adds; saved in one transaction.
+
+    A part that failed (or that this Printernizer does not have) is None or
+    absent, and the store keeps what it knew of it; each failure is counted.
+    """
 
     observed_at: datetime
     increments: dict[BucketKey, int]
+    errors: tuple[ErrorType, ...]
     # Per list, keys seen for the first time, oldest first.
     new_keys: dict[Listing, tuple[bytes, ...]]
     baselines: frozenset[str]
-    printers_in_error: frozenset[bytes]
+    printers_in_error: frozenset[bytes] | None
     uptime_hour: datetime
-    fleet: dict[PrinterType, int]
+    fleet: dict[PrinterType, int] | None
     flags: dict[FeatureFlag, bool]
     app_version: str
-    runtime: RuntimeFacts
+    runtime: RuntimeFacts | None
 
 
 @dataclass(frozen=True, slots=True)
 class FailedPoll:
-    """A poll that did not get everything; only its error is counted."""
+    """A poll that could not reach Printernizer's health check."""
 
     observed_at: datetime
     error: ErrorType
@@ -84,6 +90,20 @@ class FailedPoll:
     def increments(self) -> dict[BucketKey, int]:
         """Count the failure in the error vocabulary."""
         return {(Metric.ERRORS, error_dimension(self.error)): 1}
+
+
+class _PartialPoll:
+    """Runs the parts of a poll, noting each failure instead of giving up."""
+
+    def __init__(self) -> None:
+        self.errors: list[ErrorType] = []
+
+    async def attempt[T](self, read: Awaitable[T]) -> T | None:
+        try:
+            return await read
+        except PrinternizerError as err:
+            self.errors.append(err.kind)
+            return None
 
 
 class Collector:
@@ -97,79 +117,95 @@ class Collector:
     async def async_poll(
         self, client: PrinternizerClient, now: datetime
     ) -> PollOutcome:
-        """Read Printernizer; raises PrinternizerError when any request fails.
+        """Read Printernizer; raises PrinternizerError when its health check fails.
 
-        Nothing is remembered here: `commit` does that once the store has saved
-        the outcome, so a failed save can never lose or double an item.
+        Every other part may fail on its own: it is counted as an error and
+        left out, and the rest of the poll still counts. Nothing is remembered
+        here: `commit` does that once the store has saved the outcome, so a
+        failed save can never lose or double an item.
         """
         app_version = await client.async_app_version()
-        runtime = await client.async_runtime_facts()
-        printers = await client.async_printers(self._keyer)
+        poll = _PartialPoll()
+        runtime = await poll.attempt(client.async_runtime_facts())
+        printers = await poll.attempt(client.async_printers(self._keyer))
         new_keys: dict[Listing, tuple[bytes, ...]] = {}
         for listing in Listing:
-            new_keys[listing] = await self._async_read_new_keys(client, listing)
-        flags = await client.async_feature_flags()
+            keys = await poll.attempt(self._async_read_new_keys(client, listing))
+            if keys is not None:
+                new_keys[listing] = keys
+        flags = await poll.attempt(client.async_feature_flags())
 
         increments: Counter[BucketKey] = Counter()
-        learned: frozenset[str] = frozenset(
-            listing for listing in Listing if listing not in self.state.baselines
-        )
+        learned: set[str] = set()
         for listing, keys in new_keys.items():
-            if listing in learned or not keys:
-                continue
-            if listing is Listing.FAILED_FILES:
+            if listing not in self.state.baselines:
+                learned.add(listing)
+            elif listing is Listing.FAILED_FILES:
                 dimension = error_dimension(ErrorType.FILE_DOWNLOAD_FAILED)
                 increments[Metric.ERRORS, dimension] += len(keys)
             else:
                 increments[_LISTING_METRICS[listing], ""] += len(keys)
 
-        in_error = frozenset(printer.key for printer in printers if printer.in_error)
-        if PRINTERS_BASELINE in self.state.baselines:
-            entered_error = len(in_error - self.state.printers_in_error)
-            if entered_error:
-                dimension = error_dimension(ErrorType.PRINTER_ERROR)
-                increments[Metric.ERRORS, dimension] += entered_error
-        else:
-            learned |= {PRINTERS_BASELINE}
+        in_error: frozenset[bytes] | None = None
+        if printers is not None:
+            in_error = frozenset(
+                printer.key for printer in printers if printer.in_error
+            )
+            if PRINTERS_BASELINE in self.state.baselines:
+                entered_error = len(in_error - self.state.printers_in_error)
+                if entered_error:
+                    dimension = error_dimension(ErrorType.PRINTER_ERROR)
+                    increments[Metric.ERRORS, dimension] += entered_error
+            else:
+                learned.add(PRINTERS_BASELINE)
 
+        for error in poll.errors:
+            increments[Metric.ERRORS, error_dimension(error)] += 1
         uptime_hour = now.replace(minute=0, second=0, microsecond=0)
         if uptime_hour != self.state.last_uptime_hour:
             increments[Metric.UPTIME_HOURS, ""] += 1
 
         return PollOutcome(
             observed_at=now,
-            increments=dict(increments),
+            increments={key: count for key, count in increments.items() if count},
+            errors=tuple(poll.errors),
             new_keys={listing: keys for listing, keys in new_keys.items() if keys},
-            baselines=learned,
+            baselines=frozenset(learned),
             printers_in_error=in_error,
             uptime_hour=uptime_hour,
-            fleet=dict(Counter(printer.printer_type for printer in printers)),
-            flags=flags,
+            fleet=None
+            if printers is None
+            else dict(Counter(printer.printer_type for printer in printers)),
+            flags=flags or {},
             app_version=app_version,
             runtime=runtime,
         )
 
     async def _async_read_new_keys(
         self, client: PrinternizerClient, listing: Listing
-    ) -> tuple[bytes, ...]:
-        """Return the keys not seen before, oldest first.
+    ) -> tuple[bytes, ...] | None:
+        """Return the keys not seen before, oldest first; None without the list.
 
         The whole first page is always read, since items of the same second and
         items stamped in local time break the newest-first order. A further page
-        is read only while the page just read held no known item.
+        is read only while the page just read held no known item. Learning the
+        baseline reads on (up to the remembered bound), so that older items
+        moving up after deletions are still known.
         """
         seen = self.state.seen.get(listing, {})
+        learning_baseline = listing not in self.state.baselines
         fresh: dict[bytes, None] = {}
         for page_number in range(1, MAX_PAGES_PER_POLL + 1):
             page = await client.async_item_page(listing, page_number, self._keyer)
+            if page is None:
+                return None
             page_held_known = False
             for key in page.keys:
                 if key in seen:
                     page_held_known = True
                 else:
                     fresh[key] = None
-            learning_baseline = listing not in self.state.baselines
-            if learning_baseline or page_held_known or not page.has_more:
+            if not page.has_more or (page_held_known and not learning_baseline):
                 break
         return tuple(reversed(fresh))
 
@@ -179,7 +215,8 @@ class Collector:
         for listing, keys in outcome.new_keys.items():
             state.seen[listing] = remember(state.seen.get(listing, {}), keys)
         state.baselines |= outcome.baselines
-        state.printers_in_error = outcome.printers_in_error
+        if outcome.printers_in_error is not None:
+            state.printers_in_error = outcome.printers_in_error
         state.last_uptime_hour = outcome.uptime_hour
 
 

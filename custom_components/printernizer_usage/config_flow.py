@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
+import uuid
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_URL
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
-from yarl import URL
 
 from .api import PrinternizerClient, PrinternizerError, normalise_base_url
-from .const import DEFAULT_URL, DOMAIN, ErrorType
+from .const import CONF_BASELINE_ID, DEFAULT_URL, DOMAIN, ErrorType
+
+# Home Assistant logs entry titles, so the title does not name the server's
+# address; users can rename an entry.
+TITLE = "Printernizer"
 
 
 def _url_schema(default: str) -> vol.Schema:
     return vol.Schema({vol.Required(CONF_URL, default=default): str})
-
-
-def _title(url: str) -> str:
-    parsed = URL(url)
-    return f"Printernizer ({parsed.host}:{parsed.port}{parsed.path.rstrip('/')})"
 
 
 class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -38,7 +37,10 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
             if url is not None:
                 await self.async_set_unique_id(url)
                 self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=_title(url), data={CONF_URL: url})
+                return self.async_create_entry(
+                    title=TITLE,
+                    data={CONF_URL: url, CONF_BASELINE_ID: uuid.uuid4().hex},
+                )
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
@@ -55,15 +57,16 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             url, errors = await self._async_check_url(user_input[CONF_URL])
+            if url is not None and url == entry.unique_id:
+                return self.async_update_reload_and_abort(entry)
             if url is not None:
-                if url != entry.unique_id:
-                    await self.async_set_unique_id(url)
-                    self._abort_if_unique_id_configured()
+                await self.async_set_unique_id(url)
+                self._abort_if_unique_id_configured()
+                # Another server: what it already lists must not count as new.
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=url,
-                    title=_title(url),
-                    data_updates={CONF_URL: url},
+                    data_updates={CONF_URL: url, CONF_BASELINE_ID: uuid.uuid4().hex},
                 )
         return self.async_show_form(
             step_id="reconfigure",

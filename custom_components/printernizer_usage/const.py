@@ -11,6 +11,9 @@ DOMAIN: Final = "printernizer_usage"
 LOGGER = logging.getLogger(__package__)
 
 DEFAULT_URL: Final = "http://localhost:8000"
+# Entry data: a random id that changes whenever the entry is pointed at another
+# Printernizer, so the store knows to learn what is already there again.
+CONF_BASELINE_ID: Final = "baseline_id"
 DEFAULT_SCAN_INTERVAL: Final = timedelta(minutes=5)
 
 # Item lists are read in pages of this size, and at most this many item keys are

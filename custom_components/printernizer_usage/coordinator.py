@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 import sqlite3
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -15,7 +16,7 @@ from homeassistant.util import dt as dt_util
 from .api import PrinternizerClient, PrinternizerError
 from .collector import Collector, FailedPoll, PollOutcome
 from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, ErrorType
-from .store import LocalStatisticsStore, StatisticsView, StoreWorker
+from .store import LocalStatisticsStore, StatisticsView, StoreWorker, is_corruption
 
 type PrinternizerUsageConfigEntry = ConfigEntry[PrinternizerUsageRuntimeData]
 
@@ -67,8 +68,15 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
         self.store = store
         self.collector = collector
         self._reachable: bool | None = None
+        # Timed and requested refreshes can overlap; two polls reading the same
+        # new items before either is saved would count them twice.
+        self._poll_lock = asyncio.Lock()
 
     async def _async_update_data(self) -> UsageData:
+        async with self._poll_lock:
+            return await self._async_poll_and_record()
+
+    async def _async_poll_and_record(self) -> UsageData:
         now = dt_util.utcnow()
         outcome: PollOutcome | FailedPoll
         try:
@@ -80,15 +88,36 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
                 LocalStatisticsStore.record_poll, outcome
             )
         except sqlite3.Error as err:
+            if (
+                is_corruption(err)
+                and self.config_entry.state is ConfigEntryState.LOADED
+            ):
+                # Reopening moves the damaged file aside and raises a repair
+                # issue. (During setup, the retry reopens it anyway.)
+                self.hass.config_entries.async_schedule_reload(
+                    self.config_entry.entry_id
+                )
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="store_write_failed"
             ) from err
-        if isinstance(outcome, PollOutcome):
-            self.collector.commit(outcome)
-            self._note_reachability(None)
-            return UsageData(view, printernizer_reachable=True, last_error=None)
-        self._note_reachability(outcome.error)
-        return UsageData(view, printernizer_reachable=False, last_error=outcome.error)
+        if isinstance(outcome, FailedPoll):
+            self._note_reachability(outcome.error)
+            return UsageData(
+                view, printernizer_reachable=False, last_error=outcome.error
+            )
+        self.collector.commit(outcome)
+        self._note_reachability(None)
+        return UsageData(
+            view,
+            printernizer_reachable=True,
+            last_error=outcome.errors[0] if outcome.errors else None,
+        )
+
+    async def async_shutdown(self) -> None:
+        """Stop polling, let a running poll finish, then close the store."""
+        await super().async_shutdown()
+        async with self._poll_lock:
+            await self.store.async_close()
 
     def _note_reachability(self, error: ErrorType | None) -> None:
         """Log once when Printernizer stops answering and once when it is back."""

@@ -9,11 +9,13 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_BASELINE_ID
 from .coordinator import PrinternizerUsageConfigEntry
 from .store import LocalStatisticsStore
 
-# The Printernizer URL names a host on the user's network.
-TO_REDACT = {CONF_URL}
+# The Printernizer URL names a host on the user's network; the baseline id is
+# an entry's own random token and of no use to anyone reading diagnostics.
+TO_REDACT = {CONF_URL, CONF_BASELINE_ID}
 
 
 async def async_get_config_entry_diagnostics(

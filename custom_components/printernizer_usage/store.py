@@ -23,7 +23,7 @@ import threading
 from typing import Any, Final
 import uuid
 
-from .api import ITEM_KEY_BYTES, ItemKeyer
+from .api import ITEM_KEY_BYTES
 from .collector import CollectorState, FailedPoll, PollOutcome
 from .const import (
     MAX_REMEMBERED_ITEMS,
@@ -38,7 +38,6 @@ _LOGGER = logging.getLogger(__package__)
 SCHEMA_VERSION: Final = 1
 EXPORT_VERSION: Final = 1
 _EPOCH: Final = date(1970, 1, 1)
-SOURCE_SCOPE: Final = "source"
 # How long to wait for another process holding the file before giving up.
 BUSY_TIMEOUT: Final = timedelta(seconds=10)
 # A backup that never reports its end must not stop the statistics for good.
@@ -223,23 +222,24 @@ class LocalStatisticsStore:
         value = self._meta(key)
         return None if value is None else json.loads(value)
 
-    def load_collector_state(self, source_url: str) -> CollectorState:
-        """Return what the collector remembered for the Printernizer at source_url.
+    def load_collector_state(self, baseline_id: str) -> CollectorState:
+        """Return what the collector remembered, for the entry's baseline id.
 
-        When the entry now points at another address, the baselines are learned
-        again: the items there may not be new just because they were not seen.
+        The entry gets a new random baseline id whenever it is pointed at
+        another Printernizer; the baselines are then learned again, since items
+        there are not new just because they were not seen before. (A random id
+        rather than anything derived from the address keeps the address out of
+        this file.)
         """
         salt_hex = self._meta("salt")
         if salt_hex is None:  # pragma: no cover - _initialise always writes it
             msg = "store has no salt"
             raise RuntimeError(msg)
-        salt = bytes.fromhex(salt_hex)
-        source = ItemKeyer(salt).key(SOURCE_SCOPE, source_url).hex()
-        if self._meta("source") != source:
+        if self._meta("baseline_id") != baseline_id:
             with self._transaction():
                 self._db.execute("DELETE FROM meta WHERE key = 'baselines'")
                 self._db.execute("DELETE FROM printer_in_error")
-                self._db.execute(_UPSERT_META, ("source", source))
+                self._db.execute(_UPSERT_META, ("baseline_id", baseline_id))
         seen: dict[Listing, dict[bytes, None]] = {}
         for listing, blob in self._db.execute(
             "SELECT listing, item_keys FROM remembered_items"
@@ -250,7 +250,7 @@ class LocalStatisticsStore:
             )
         last_hour = self._meta("last_uptime_hour")
         return CollectorState(
-            salt=salt,
+            salt=bytes.fromhex(salt_hex),
             seen=seen,
             baselines=set(self._meta_json("baselines") or ()),
             printers_in_error=frozenset(
@@ -284,41 +284,35 @@ class LocalStatisticsStore:
                 "SELECT item_keys FROM remembered_items WHERE listing = ?", (listing,)
             ).fetchone()
             blob = (b"" if row is None else row[0]) + b"".join(keys)
-            self._db.execute(
-                _UPSERT_REMEMBERED,
-                (listing, blob[-keep:]),
+            self._db.execute(_UPSERT_REMEMBERED, (listing, blob[-keep:]))
+        if outcome.printers_in_error is not None:
+            self._db.execute("DELETE FROM printer_in_error")
+            self._db.executemany(
+                "INSERT INTO printer_in_error (printer_key) VALUES (?)",
+                [(key,) for key in outcome.printers_in_error],
             )
-        self._db.execute("DELETE FROM printer_in_error")
-        self._db.executemany(
-            "INSERT INTO printer_in_error (printer_key) VALUES (?)",
-            [(key,) for key in outcome.printers_in_error],
-        )
-        baselines = set(self._meta_json("baselines") or ()) | outcome.baselines
         week = day_number(week_start(outcome.observed_at.date()))
         self._db.executemany(
             _UPSERT_FLAG,
             [(week, flag, int(enabled)) for flag, enabled in outcome.flags.items()],
         )
-        runtime = outcome.runtime
-        self._db.executemany(
-            _UPSERT_META,
-            [
-                ("baselines", json.dumps(sorted(baselines))),
-                ("last_uptime_hour", outcome.uptime_hour.isoformat()),
-                ("fleet", json.dumps(dict(sorted(outcome.fleet.items())))),
-                (
-                    "printernizer",
-                    json.dumps(
-                        {
-                            "app_version": outcome.app_version,
-                            "python_version": runtime.python_version,
-                            "platform": runtime.platform,
-                            "deployment_mode": runtime.deployment_mode,
-                        }
-                    ),
-                ),
-            ],
-        )
+        baselines = set(self._meta_json("baselines") or ()) | outcome.baselines
+        meta = {
+            "baselines": json.dumps(sorted(baselines)),
+            "last_uptime_hour": outcome.uptime_hour.isoformat(),
+            "app_version": outcome.app_version,
+        }
+        if outcome.fleet is not None:
+            meta["fleet"] = json.dumps(dict(sorted(outcome.fleet.items())))
+        if (runtime := outcome.runtime) is not None:
+            meta["runtime"] = json.dumps(
+                {
+                    "python_version": runtime.python_version,
+                    "platform": runtime.platform,
+                    "deployment_mode": runtime.deployment_mode,
+                }
+            )
+        self._db.executemany(_UPSERT_META, meta.items())
 
     def statistics_view(self, today: date) -> StatisticsView:
         """Return the totals of the UTC week holding today."""
@@ -369,6 +363,7 @@ class LocalStatisticsStore:
         The salt and the hashes of seen ids are never part of it.
         """
         installation_id = self._meta("installation_id")
+        app_version = self._meta("app_version")
         fleet = self._meta_json("fleet")
         return {
             "export_version": EXPORT_VERSION,
@@ -378,7 +373,9 @@ class LocalStatisticsStore:
                 "installation_id": installation_id,
                 "first_seen": self._meta("first_seen"),
             },
-            "printernizer": self._meta_json("printernizer"),
+            "printernizer": None
+            if app_version is None
+            else {"app_version": app_version, **(self._meta_json("runtime") or {})},
             "printer_fleet": None
             if fleet is None
             else {"printer_count": sum(fleet.values()), "printer_type_counts": fleet},
@@ -432,9 +429,19 @@ class LocalStatisticsStore:
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
-        """Checkpoint and close the file."""
-        self.checkpoint()
+        """Checkpoint and close the file.
+
+        A file too damaged to checkpoint is closed all the same; opening it
+        again moves it aside.
+        """
+        with suppress(sqlite3.Error):
+            self.checkpoint()
         self._db.close()
+
+
+def is_corruption(err: sqlite3.Error) -> bool:
+    """Tell whether SQLite found the file damaged (rather than busy or full)."""
+    return getattr(err, "sqlite_errorcode", None) in _CORRUPTION_CODES
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -454,7 +461,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as err:
         connection.close()
-        if err.sqlite_errorcode in _CORRUPTION_CODES:
+        if is_corruption(err):
             raise _CorruptFileError from err
         raise
     except BaseException:
@@ -550,10 +557,14 @@ class StoreWorker:
     async def async_close(self) -> None:
         """Close the store and end the worker thread."""
         self.release_backup_hold()
-        if self._store is not None:
-            store, self._store = self._store, None
-            await self._run(store.close)
-        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        try:
+            if self._store is not None:
+                store, self._store = self._store, None
+                await self._run(store.close)
+        finally:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._executor.shutdown
+            )
 
     @staticmethod
     def _checkpoint_and_hold(

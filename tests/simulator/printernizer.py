@@ -75,7 +75,8 @@ class SimItem:
 class Fault:
     """Misbehaviour for the next `times` requests whose path starts with prefix."""
 
-    # 429 500 404 html truncated slow reset huge huge_chunked short_body json
+    # an HTTP status ("429", "500", ...), or one of: html truncated slow reset
+    # huge huge_chunked short_body json
     kind: str
     prefix: str = "/api/v1/"
     times: int = 1
@@ -118,15 +119,16 @@ class PrinternizerSimulator:
         self.faults: list[Fault] = []
         self.requests: list[str] = []  # paths requested, in order
         self.rate_limit = rate_limit
+        self.retry_after = "1"  # what Printernizer sends with a 429
         self._bucket: dict[str, tuple[float, float]] = {}
         self._ids = itertools.count(1)
         self._clock = datetime(2026, 11, 23, 8, 0, 0)  # noqa: DTZ001 - served naive
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self.host = "127.0.0.1"
         self.port = 0
+        self.base_path = ""  # as behind a reverse proxy that adds a prefix
 
     # ----- state changes (thread-safe) -------------------------------------
 
@@ -237,10 +239,10 @@ class PrinternizerSimulator:
             _insert_newest_first(self.uploads, item)
             return item
 
-    def wipe_jobs(self) -> None:
-        """Delete every job, as a Printernizer restart can."""
+    def wipe_jobs(self, newest: int | None = None) -> None:
+        """Delete every job (or the newest ones), as a Printernizer restart can."""
         with self._locked():
-            self.jobs.clear()
+            del self.jobs[:newest]
 
     def fail(
         self,
@@ -256,16 +258,17 @@ class PrinternizerSimulator:
 
     # ----- serving ------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    def start(self, host: str = "127.0.0.1", port: int = 0, base_path: str = "") -> str:
         """Serve on host:port (0 picks a free port) in a thread; return the base URL."""
         self.host = host
+        self.base_path = base_path
         started = threading.Event()
         self._loop = _RealClockLoop()
 
         def run() -> None:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._async_start(port))
+            self._loop.run_until_complete(self._async_serve(port))
             started.set()
             self._loop.run_forever()
 
@@ -277,31 +280,31 @@ class PrinternizerSimulator:
     @property
     def url(self) -> str:
         """Return the base URL it serves on."""
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.host}:{self.port}{self.base_path}"
 
     def stop(self) -> None:
         """Stop serving and end the thread."""
         if self._loop is None or self._thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self._async_stop(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._async_unserve(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
         self._loop = None
 
     def refuse_connections(self) -> None:
-        """Close the listening socket: connections are refused, as while restarting."""
+        """Drop every connection and stop listening, as while Printernizer restarts."""
         assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._async_close_site(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._async_unserve(), self._loop).result()
 
     def accept_connections(self) -> None:
         """Listen again on the same port."""
         assert self._loop is not None
         asyncio.run_coroutine_threadsafe(
-            self._async_open_site(self.port), self._loop
+            self._async_serve(self.port), self._loop
         ).result()
 
-    async def _async_start(self, port: int) -> None:
+    async def _async_serve(self, port: int) -> None:
         app = web.Application(middlewares=[self._middleware])
         routes = [
             ("/api/v1/health", self._health),
@@ -317,30 +320,21 @@ class PrinternizerSimulator:
             ("/api/v1/settings/watch-folders", self._watch_folders),
         ]
         for path, handler in routes:
-            app.router.add_get(path, handler)
+            app.router.add_get(f"{self.base_path}{path}", handler)
         self._runner = web.AppRunner(
             app, handle_signals=False, access_log=None, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        await self._async_open_site(port)
-
-    async def _async_open_site(self, port: int) -> None:
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
-        await self._site.start()
-        server = self._site._server
+        site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
+        await site.start()
+        server = site._server
         assert isinstance(server, asyncio.Server)
         self.port = server.sockets[0].getsockname()[1]
 
-    async def _async_close_site(self) -> None:
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-
-    async def _async_stop(self) -> None:
-        await self._async_close_site()
+    async def _async_unserve(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     @web.middleware
     async def _middleware(
@@ -348,12 +342,13 @@ class PrinternizerSimulator:
         request: web.Request,
         handler: Callable[[web.Request], Any],
     ) -> web.StreamResponse:
+        path = request.path.removeprefix(self.base_path)
         with self._locked():
-            self.requests.append(request.path)
-            fault = self._take_fault(request.path)
-            limited = self._rate_limited(request)
+            self.requests.append(path)
+            fault = self._take_fault(path)
+            limited = self._rate_limited(request, path)
         if limited:
-            return _error_envelope(429, headers={"Retry-After": "1"})
+            return _error_envelope(429, headers={"Retry-After": self.retry_after})
         if fault is not None:
             response = await self._apply_fault(fault, request)
             if response is not None:
@@ -371,9 +366,9 @@ class PrinternizerSimulator:
                 return fault
         return None
 
-    def _rate_limited(self, request: web.Request) -> bool:
+    def _rate_limited(self, request: web.Request, path: str) -> bool:
         """100 requests a minute with a burst of 20 per client; health is exempt."""
-        if not self.rate_limit or request.path == "/api/v1/health":
+        if not self.rate_limit or path == "/api/v1/health":
             return False
         client = request.remote or ""
         now = _real_monotonic()
@@ -388,13 +383,13 @@ class PrinternizerSimulator:
     async def _apply_fault(
         self, fault: Fault, request: web.Request
     ) -> web.StreamResponse | None:
-        if fault.kind in ("429", "500"):
-            headers = {"Retry-After": "1"} if fault.kind == "429" else {}
+        if fault.kind == "404":
+            return web.json_response({"detail": "Not Found"}, status=404)
+        if fault.kind.isdigit():
+            headers = {"Retry-After": self.retry_after} if fault.kind == "429" else {}
             return _error_envelope(int(fault.kind), headers=headers)
         if fault.kind == "json":
             return web.json_response(fault.body)
-        if fault.kind == "404":
-            return web.json_response({"detail": "Not Found"}, status=404)
         if fault.kind == "html":
             return web.Response(
                 text="<html><body><h1>502 Bad Gateway</h1></body></html>",
