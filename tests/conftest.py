@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 import pytest
@@ -16,6 +17,12 @@ from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
 BASELINE_ID = "9c1d6e0f2a3b4c5d"
+
+
+@pytest.fixture
+def wednesday(freezer: FrozenDateTimeFactory) -> None:
+    """Freeze time in the middle of a UTC week (before any token is issued)."""
+    freezer.move_to("2026-11-25T10:05:00+00:00")
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 # The diagnostics view imports the Supervisor client, which cannot be first
 # imported under a frozen clock.
 import aiohasupervisor  # noqa: F401
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -20,14 +19,10 @@ from syrupy.matchers import path_type
 from .helpers import refresh
 from .simulator.printernizer import PrinternizerSimulator
 
+pytestmark = pytest.mark.usefixtures("wednesday")
+
 # The file size depends on SQLite's page use, not on what the code does.
 FILE_SIZE = path_type({"store.file_size_bytes": (int,)})
-
-
-@pytest.fixture(autouse=True)
-def wednesday(freezer: FrozenDateTimeFactory) -> None:
-    """Run in the middle of a UTC week; before the client's token is issued."""
-    freezer.move_to("2026-11-25T10:05:00+00:00")
 
 
 async def test_entry_diagnostics(

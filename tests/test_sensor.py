@@ -12,17 +12,13 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from .helpers import entity_states, refresh
 from .simulator.printernizer import PrinternizerSimulator
 
+pytestmark = pytest.mark.usefixtures("wednesday")
+
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Keep snapshots as JSON, the same on every Home Assistant version."""
     return snapshot.use_extension(JSONSnapshotExtension)
-
-
-@pytest.fixture(autouse=True)
-def wednesday(freezer: FrozenDateTimeFactory) -> None:
-    """Run in the middle of a UTC week."""
-    freezer.move_to("2026-11-25T10:05:00+00:00")
 
 
 async def test_entities_after_activity(
