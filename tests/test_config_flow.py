@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from awesomeversion import AwesomeVersion
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_URL
+from homeassistant.const import CONF_URL, __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -197,3 +198,28 @@ async def test_reconfigure_invalid_url(
         result["flow_id"], {CONF_URL: "http://printernizer.local/?x=1"}
     )
     assert result["errors"] == {CONF_URL: "invalid_url"}
+
+
+@pytest.mark.skipif(
+    AwesomeVersion(ha_version) >= AwesomeVersion("2026.1.0"),
+    reason=(
+        "with aiodns 4 the test harness's several event loops share one "
+        "resolver; the same lookup works in a single loop, as Home Assistant runs"
+    ),
+)
+async def test_user_step_by_host_name(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """A host name resolves through Home Assistant's session (add-on: localhost).
+
+    Guards the pycares pin of the HA 2025.4 test branch, where pycares 5
+    breaks aiodns 3.2 and with it every host-name lookup.
+    """
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: f"localhost:{printernizer.port}"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_URL] == f"http://localhost:{printernizer.port}"
