@@ -13,34 +13,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import itertools
 import json
 import random
 import threading
-import time
 from typing import Any
 import uuid
 
 from aiohttp import web
 
+from .server import Fault, LoopbackServer, real_monotonic
+
 VERSION = "2.42.0"
-
-
-def _real_monotonic() -> float:
-    # Tests freeze time.monotonic; the simulator must keep real time.
-    return time.clock_gettime(time.CLOCK_MONOTONIC)
-
-
-class _RealClockLoop(asyncio.SelectorEventLoop):
-    """An event loop whose timers run on real time even under a frozen clock."""
-
-    def time(self) -> float:
-        """Return real monotonic time."""
-        return _real_monotonic()
 
 
 ERROR_CODES = {429: "RATE_LIMIT_EXCEEDED", 500: "INTERNAL_SERVER_ERROR"}
@@ -71,25 +58,14 @@ class SimItem:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Fault:
-    """Misbehaviour for the next `times` requests whose path starts with prefix."""
-
-    # an HTTP status ("429", "500", ...), or one of: html truncated slow reset
-    # huge huge_chunked short_body json
-    kind: str
-    prefix: str = "/api/v1/"
-    times: int = 1
-    delay: float = 0.0
-    body: Any = None  # for "json": served instead of the real answer
-
-
-class PrinternizerSimulator:
+class PrinternizerSimulator(LoopbackServer):
     """Printernizer's REST API, with controls for tests and demonstrations."""
+
+    thread_name = "printernizer-simulator"
 
     def __init__(self, *, rate_limit: bool = False) -> None:
         """Start empty; `start` serves it."""
-        self._lock = threading.Lock()
+        super().__init__()
         self.printers: list[SimPrinter] = []
         self.jobs: list[SimItem] = []  # newest first, as Printernizer lists them
         self.files: list[SimItem] = []
@@ -116,26 +92,14 @@ class PrinternizerSimulator:
             "deployment_mode": "homeassistant",
         }
         self.health_version = VERSION
-        self.faults: list[Fault] = []
         self.requests: list[str] = []  # paths requested, in order
         self.rate_limit = rate_limit
         self.retry_after = "1"  # what Printernizer sends with a 429
         self._bucket: dict[str, tuple[float, float]] = {}
         self._ids = itertools.count(1)
         self._clock = datetime(2026, 11, 23, 8, 0, 0)  # noqa: DTZ001 - served naive
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.host = "127.0.0.1"
-        self.port = 0
-        self.base_path = ""  # as behind a reverse proxy that adds a prefix
 
     # ----- state changes (thread-safe) -------------------------------------
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._lock:
-            yield
 
     def _next_stamp(self, stamp: str | None) -> str:
         if stamp is not None:
@@ -152,7 +116,7 @@ class PrinternizerSimulator:
         **secrets: str,
     ) -> SimPrinter:
         """Add a printer; `secrets` overrides ip_address, serial_number and so on."""
-        with self._locked():
+        with self.lock:
             printer = SimPrinter(
                 id=f"printer_{next(self._ids)}",
                 name=name,
@@ -165,7 +129,7 @@ class PrinternizerSimulator:
 
     def set_printer_status(self, printer: SimPrinter, status: str) -> None:
         """Change a printer's status (for example to "error")."""
-        with self._locked():
+        with self.lock:
             printer.status = status
 
     def add_job(
@@ -177,7 +141,7 @@ class PrinternizerSimulator:
         created_at: str | None = None,
     ) -> SimItem:
         """Add a job; it stays "running" unless told otherwise, as auto-jobs do."""
-        with self._locked():
+        with self.lock:
             printer = printer or (self.printers[0] if self.printers else None)
             job = SimItem(
                 id=str(uuid.uuid4()),
@@ -202,7 +166,7 @@ class PrinternizerSimulator:
         created_at: str | None = None,
     ) -> SimItem:
         """Add a printer file; like Printernizer, its id embeds the file name."""
-        with self._locked():
+        with self.lock:
             printer = printer or self.printers[0]
             item = SimItem(
                 id=f"{printer.id}_{filename}_{next(self._ids)}",
@@ -223,7 +187,7 @@ class PrinternizerSimulator:
         self, *, filename: str = "upload.stl", created_at: str | None = None
     ) -> SimItem:
         """Add a file uploaded to the library."""
-        with self._locked():
+        with self.lock:
             checksum = uuid.uuid4().hex * 2
             item = SimItem(
                 id=checksum,
@@ -241,70 +205,13 @@ class PrinternizerSimulator:
 
     def wipe_jobs(self, newest: int | None = None) -> None:
         """Delete every job (or the newest ones), as a Printernizer restart can."""
-        with self._locked():
+        with self.lock:
             del self.jobs[:newest]
-
-    def fail(
-        self,
-        kind: str,
-        prefix: str = "/api/v1/",
-        times: int = 1,
-        delay: float = 0.0,
-        body: Any = None,
-    ) -> None:
-        """Misbehave on the next matching requests."""
-        with self._locked():
-            self.faults.append(Fault(kind, prefix, times, delay, body))
 
     # ----- serving ------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0, base_path: str = "") -> str:
-        """Serve on host:port (0 picks a free port) in a thread; return the base URL."""
-        self.host = host
-        self.base_path = base_path
-        started = threading.Event()
-        self._loop = _RealClockLoop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self._async_serve(port))
-            started.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="printernizer-simulator")
-        self._thread.start()
-        started.wait()
-        return self.url
-
-    @property
-    def url(self) -> str:
-        """Return the base URL it serves on."""
-        return f"http://{self.host}:{self.port}{self.base_path}"
-
-    def stop(self) -> None:
-        """Stop serving and end the thread."""
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._async_unserve(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-        self._loop = None
-
-    def refuse_connections(self) -> None:
-        """Drop every connection and stop listening, as while Printernizer restarts."""
-        assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._async_unserve(), self._loop).result()
-
-    def accept_connections(self) -> None:
-        """Listen again on the same port."""
-        assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(
-            self._async_serve(self.port), self._loop
-        ).result()
-
-    async def _async_serve(self, port: int) -> None:
+    def build_app(self) -> web.Application:
+        """Return Printernizer's routes, under the base path if one is set."""
         app = web.Application(middlewares=[self._middleware])
         routes = [
             ("/api/v1/health", self._health),
@@ -321,20 +228,7 @@ class PrinternizerSimulator:
         ]
         for path, handler in routes:
             app.router.add_get(f"{self.base_path}{path}", handler)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=1.0
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, port, reuse_address=True)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self.port = server.sockets[0].getsockname()[1]
-
-    async def _async_unserve(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     @web.middleware
     async def _middleware(
@@ -343,9 +237,9 @@ class PrinternizerSimulator:
         handler: Callable[[web.Request], Any],
     ) -> web.StreamResponse:
         path = request.path.removeprefix(self.base_path)
-        with self._locked():
+        with self.lock:
             self.requests.append(path)
-            fault = self._take_fault(path)
+            fault = self.take_fault(path)
             limited = self._rate_limited(request, path)
         if limited:
             return _error_envelope(429, headers={"Retry-After": self.retry_after})
@@ -353,25 +247,16 @@ class PrinternizerSimulator:
             response = await self._apply_fault(fault, request)
             if response is not None:
                 return response
-        with self._locked():
+        with self.lock:
             result: web.StreamResponse = await handler(request)
         return result
-
-    def _take_fault(self, path: str) -> Fault | None:
-        for fault in self.faults:
-            if path.startswith(fault.prefix):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     def _rate_limited(self, request: web.Request, path: str) -> bool:
         """100 requests a minute with a burst of 20 per client; health is exempt."""
         if not self.rate_limit or path == "/api/v1/health":
             return False
         client = request.remote or ""
-        now = _real_monotonic()
+        now = real_monotonic()
         tokens, last = self._bucket.get(client, (20.0, now))
         tokens = min(20.0, tokens + (now - last) * 100 / 60)
         if tokens < 1:
@@ -610,7 +495,7 @@ def keep_printing(
     simulator: PrinternizerSimulator, stop: threading.Event, interval: float
 ) -> None:
     """Add activity every interval seconds until stop is set."""
-    rng = random.Random(42)  # noqa: S311 - demo activity, not security
+    rng = random.Random(42)
     while not stop.wait(interval):
         printer = rng.choice(simulator.printers)
         simulator.add_job(printer)

@@ -1,0 +1,393 @@
+"""A collection-server simulator that speaks the documented submission protocol.
+
+POST /submit validates like the real server (FastAPI-shaped 422 bodies), checks
+the API key (403 without one, 401 for a wrong one; a body that is not JSON is
+422 first), allows 10 submissions per installation per clock hour (then 429
+without Retry-After), stores duplicates, and answers 200 with a submission id
+that is reused after deletions. DELETE /installation/{id} deletes and counts.
+Faults can be injected: slow answers, refused connections, 5xx with HTML
+bodies, truncated JSON, and an answer lost after the submission was stored.
+
+Run it alone with `python -m tests.simulator.collection` (see --help).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import re
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from .server import LoopbackServer
+
+_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+_REQUIRED_OBJECTS = ("installation", "period", "printer_fleet", "usage_stats")
+_REQUIRED_STRINGS = (
+    "installation_id",
+    "app_version",
+    "platform",
+    "deployment_mode",
+    "country_code",
+)
+_COUNTS = {
+    "printer_fleet": ("printer_count",),
+    "usage_stats": ("job_count", "file_count", "upload_count", "uptime_hours"),
+}
+SUBMISSIONS_PER_HOUR = 10
+
+
+def _error(kind: str, loc: list[str | int], msg: str, value: Any) -> dict[str, Any]:
+    return {"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}
+
+
+def _check_int(errors: list[dict[str, Any]], loc: list[str | int], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors.append(_error("int_type", loc, "Input should be a valid integer", value))
+    elif isinstance(value, float) and not value.is_integer():
+        errors.append(
+            _error(
+                "int_from_float",
+                loc,
+                "Input should be a valid integer, got a number with a fractional part",
+                value,
+            )
+        )
+    elif value < 0:
+        errors.append(
+            _error(
+                "greater_than_equal",
+                loc,
+                "Input should be greater than or equal to 0",
+                value,
+            )
+        )
+
+
+def _check_datetime(
+    errors: list[dict[str, Any]], loc: list[str | int], value: Any
+) -> None:
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+        errors.append(
+            _error("datetime_parsing", loc, "Input should be a valid datetime", value)
+        )
+
+
+def _check_mapping(
+    errors: list[dict[str, Any]],
+    loc: list[str | int],
+    value: Any,
+    valid: Callable[[Any], bool],
+    kind: str,
+) -> None:
+    if not isinstance(value, dict):
+        errors.append(
+            _error("dict_type", loc, "Input should be a valid dictionary", value)
+        )
+        return
+    for key, item in value.items():
+        if not valid(item):
+            errors.append(
+                _error(kind, [*loc, key], f"Input should be a valid {kind}", item)
+            )
+
+
+def validate_submission(body: Any) -> list[dict[str, Any]]:
+    """Return the validation errors the real server reports; empty when valid."""
+    if not isinstance(body, dict):
+        return [_error("model_attributes_type", [], "Input should be an object", body)]
+    errors: list[dict[str, Any]] = []
+    for name in _REQUIRED_OBJECTS:
+        if name not in body:
+            errors.append(_error("missing", [name], "Field required", body))
+        elif not isinstance(body[name], dict):
+            errors.append(
+                _error(
+                    "model_attributes_type",
+                    [name],
+                    "Input should be an object",
+                    body[name],
+                )
+            )
+    if errors:
+        return errors
+    _validate_installation(errors, body["installation"])
+    _validate_period(errors, body["period"])
+    _validate_counts_and_maps(errors, body)
+    if body.get("submission_timestamp") is not None:
+        _check_datetime(errors, ["submission_timestamp"], body["submission_timestamp"])
+    return errors
+
+
+def _validate_installation(
+    errors: list[dict[str, Any]], installation: dict[str, Any]
+) -> None:
+    for name in _REQUIRED_STRINGS:
+        loc: list[str | int] = ["installation", name]
+        if name not in installation:
+            errors.append(_error("missing", loc, "Field required", installation))
+        elif not isinstance(installation[name], str):
+            errors.append(
+                _error(
+                    "string_type",
+                    loc,
+                    "Input should be a valid string",
+                    installation[name],
+                )
+            )
+    if installation.get("first_seen") is not None:
+        _check_datetime(
+            errors, ["installation", "first_seen"], installation["first_seen"]
+        )
+    python = installation.get("python_version")
+    if python is not None and not isinstance(python, str):
+        errors.append(
+            _error(
+                "string_type",
+                ["installation", "python_version"],
+                "Input should be a valid string",
+                python,
+            )
+        )
+
+
+def _validate_period(errors: list[dict[str, Any]], period: dict[str, Any]) -> None:
+    for name in ("start", "end"):
+        if name not in period:
+            errors.append(_error("missing", ["period", name], "Field required", period))
+        else:
+            _check_datetime(errors, ["period", name], period[name])
+    if "duration_days" in period:
+        _check_int(errors, ["period", "duration_days"], period["duration_days"])
+
+
+def _is_int(item: Any) -> bool:
+    return isinstance(item, int) and not isinstance(item, bool)
+
+
+def _validate_counts_and_maps(
+    errors: list[dict[str, Any]], body: dict[str, Any]
+) -> None:
+    for section, names in _COUNTS.items():
+        for name in names:
+            if name in body[section]:
+                _check_int(errors, [section, name], body[section][name])
+    fleet = body["printer_fleet"]
+    types = fleet.get("printer_types", [])
+    if not (isinstance(types, list) and all(isinstance(item, str) for item in types)):
+        errors.append(
+            _error(
+                "list_type",
+                ["printer_fleet", "printer_types"],
+                "Input should be a valid list",
+                types,
+            )
+        )
+    maps: list[tuple[list[str | int], dict[str, Any], Callable[[Any], bool], str]] = [
+        (["printer_fleet", "printer_type_counts"], fleet, _is_int, "integer"),
+        (
+            ["usage_stats", "feature_usage"],
+            body["usage_stats"],
+            lambda item: isinstance(item, bool),
+            "boolean",
+        ),
+        (["error_summary"], body, _is_int, "integer"),
+    ]
+    for loc, parent, valid, kind in maps:
+        key = str(loc[-1])
+        if parent.get(key) is not None:
+            _check_mapping(errors, loc, parent[key], valid, kind)
+
+
+@dataclass
+class Submission:
+    """One accepted submission, as the server keeps it."""
+
+    submission_id: int
+    installation_id: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+    received_at: datetime
+
+
+class CollectionSimulator(LoopbackServer):
+    """The collection server's protocol, with controls for tests.
+
+    Faults: "slow", "html_500" / "html_502" / "html_503", "truncated", and
+    "lost" (the submission is stored, the answer never arrives).
+    """
+
+    thread_name = "collection-simulator"
+
+    def __init__(
+        self,
+        api_key: str | None = "test-api-key",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """Start empty; `start` serves it."""
+        super().__init__()
+        self.api_key = api_key
+        self.clock = clock
+        self.submissions: list[Submission] = []
+        self.deletions: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path)
+
+    # ----- controls ---------------------------------------------------------------
+
+    def submissions_of(self, installation_id: str) -> list[Submission]:
+        """Return what the server holds for an installation."""
+        with self.lock:
+            return [s for s in self.submissions if s.installation_id == installation_id]
+
+    # ----- serving ----------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        """Return the protocol's routes."""
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/health", self._health)
+        app.router.add_post("/submit", self._submit)
+        app.router.add_delete("/installation/{installation_id}", self._delete)
+        return app
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        with self.lock:
+            self.requests.append((request.method, request.path))
+            fault = self.take_fault(request.path)
+        if fault is not None and fault.kind.startswith("html_"):
+            status = int(fault.kind.removeprefix("html_"))
+            return web.Response(
+                status=status,
+                text=f"<html><body><h1>{status}</h1>nginx</body></html>",
+                content_type="text/html",
+            )
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+        response: web.StreamResponse = await handler(request)
+        if fault is not None and fault.kind == "truncated":
+            return web.Response(
+                status=200, text='{"status": "succ', content_type="application/json"
+            )
+        if fault is not None and fault.kind == "lost":
+            # The server did its work; the answer never arrives.
+            assert request.transport is not None
+            request.transport.close()
+        return response
+
+    def _key_problem(self, request: web.Request) -> web.Response | None:
+        if self.api_key is None:
+            return None
+        key = request.headers.get("X-API-Key", "")
+        if not key:
+            return web.json_response({"detail": "Not authenticated"}, status=403)
+        if key != self.api_key:
+            return web.json_response({"detail": "Invalid API key"}, status=401)
+        return None
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "healthy"})
+
+    async def _submit(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.json_response(
+                {"detail": [_error("json_invalid", [0], "JSON decode error", {})]},
+                status=422,
+            )
+        if (problem := self._key_problem(request)) is not None:
+            return problem
+        if errors := validate_submission(body):
+            return web.json_response({"detail": errors}, status=422)
+        installation_id = body["installation"]["installation_id"]
+        now = self.clock()
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        with self.lock:
+            this_hour = [
+                s
+                for s in self.submissions
+                if s.installation_id == installation_id
+                and s.received_at.replace(minute=0, second=0, microsecond=0) == hour
+            ]
+            if len(this_hour) >= SUBMISSIONS_PER_HOUR:
+                return web.json_response(
+                    {"detail": "Rate limit exceeded. Try again later."}, status=429
+                )
+            submission_id = (
+                max((s.submission_id for s in self.submissions), default=0) + 1
+            )
+            self.submissions.append(
+                Submission(
+                    submission_id,
+                    installation_id,
+                    body,
+                    dict(request.headers),
+                    now,
+                )
+            )
+        return web.json_response(
+            {
+                "status": "success",
+                "submission_id": submission_id,
+                "message": "Submission received",
+            }
+        )
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        if (problem := self._key_problem(request)) is not None:
+            return problem
+        installation_id = request.match_info["installation_id"]
+        with self.lock:
+            before = len(self.submissions)
+            self.submissions = [
+                s for s in self.submissions if s.installation_id != installation_id
+            ]
+            deleted = before - len(self.submissions)
+            self.deletions.append(installation_id)
+        return web.json_response(
+            {
+                "status": "success",
+                "deleted_count": deleted,
+                "message": f"Deleted {deleted} submissions",
+            }
+        )
+
+
+def main() -> None:
+    """Serve until interrupted, printing what arrives."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--api-key", default="dev-api-key")
+    args = parser.parse_args()
+    simulator = CollectionSimulator(api_key=args.api_key)
+    url = simulator.start(args.host, args.port)
+    print(f"Collection-server simulator on {url} (X-API-Key: {args.api_key})")  # noqa: T201
+    stop = threading.Event()
+    seen = 0
+    try:
+        while not stop.wait(2):
+            with simulator.lock:
+                new = simulator.submissions[seen:]
+                seen = len(simulator.submissions)
+            for submission in new:
+                print(json.dumps(submission.payload, indent=2))  # noqa: T201
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+
+
+if __name__ == "__main__":
+    main()
