@@ -8,6 +8,9 @@ import logging
 from typing import Final
 
 DOMAIN: Final = "printernizer_usage"
+# The version of the privacy policy (and so of the payload fields) this release
+# implements; users consent to one version and are offered newer ones.
+POLICY_VERSION: Final = 1
 LOGGER = logging.getLogger(__package__)
 
 DEFAULT_URL: Final = "http://localhost:8000"

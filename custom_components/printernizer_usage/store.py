@@ -32,6 +32,7 @@ from .const import (
     Listing,
     Metric,
 )
+from .payload import InstallationIdentity, week_start
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -120,19 +121,6 @@ def day_number(day: date) -> int:
 def day_from_number(number: int) -> date:
     """Return the UTC day a stored day number stands for."""
     return _EPOCH + timedelta(days=number)
-
-
-def week_start(day: date) -> date:
-    """Return the Monday that starts the UTC week holding a day."""
-    return day - timedelta(days=day.weekday())
-
-
-@dataclass(frozen=True, slots=True)
-class InstallationIdentity:
-    """The random id submissions would carry, and the UTC day it was first used."""
-
-    installation_id: str
-    first_seen: date
 
 
 @dataclass(frozen=True, slots=True)
