@@ -97,3 +97,18 @@ run_current_ha_gate() {
   (cd scripts/gate && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
   scripts/gate/node_modules/.bin/pyright -p scripts/gate/pyrightconfig.json
 }
+
+# The modules that decide what leaves the machine, and when, must be fully
+# covered by their own tests.
+CORE_MODULES="payload consent outbox"
+check_core_coverage() {
+  local tests=() include=() module
+  for module in $CORE_MODULES; do
+    tests+=("tests/test_$module.py")
+    include+=("custom_components/printernizer_usage/$module.py")
+  done
+  .venv/bin/python -m pytest -q -p no:sugar --no-header --cov \
+    --cov-report= --cov-fail-under=0 "${tests[@]}" | tail -n 1 &&
+    .venv/bin/python -m coverage report --fail-under=100 \
+      --include="$(IFS=,; echo "${include[*]}")"
+}
