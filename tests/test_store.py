@@ -28,6 +28,11 @@ from custom_components.printernizer_usage.const import (
     PlatformFamily,
     PrinterType,
 )
+from custom_components.printernizer_usage.payload import (
+    PayloadSource,
+    build_payload,
+    serialise,
+)
 from custom_components.printernizer_usage.store import (
     SCHEMA_VERSION,
     LocalStatisticsStore,
@@ -35,6 +40,8 @@ from custom_components.printernizer_usage.store import (
     StoreSchemaTooNewError,
     delete_store_files,
 )
+
+from .simulator.collection import validate_submission
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)  # a Wednesday
 BASELINE_ID = "6f0c2b1e9d8a4c7b"
@@ -416,3 +423,41 @@ def test_locked_file_is_an_error_not_corruption(
     holder.execute("ROLLBACK")
     holder.close()
     assert sorted(p.name for p in path.parent.iterdir()) == ["entry.db"]
+
+
+def test_a_payload_from_stored_statistics(store: LocalStatisticsStore) -> None:
+    """What the store keeps for a week builds a payload the server accepts."""
+    store.load_collector_state(BASELINE_ID)
+    errors = (Metric.ERRORS, error_dimension(ErrorType.SERVER_ERROR))
+    store.record_poll(
+        poll_outcome(
+            increments={(Metric.JOBS, ""): 4, (Metric.UPTIME_HOURS, ""): 1, errors: 2},
+            flags={FeatureFlag.LIBRARY: True, FeatureFlag.TIMELAPSE: False},
+        )
+    )
+    week = date(2026, 11, 23)
+    source = PayloadSource(
+        week_start=week,
+        counts=store.week_counts(week),
+        identity=store.installation_identity(date(2026, 11, 1)),
+        printernizer=store.printernizer_facts(),
+        time_zone="Europe/Berlin",
+        submitted_on=date(2026, 12, 1),
+    )
+    payload = build_payload(source, consented_policy=1)
+    assert validate_submission(json.loads(serialise(payload))) == []
+    assert payload["usage_stats"] == {
+        "job_count": 4,
+        "file_count": 0,
+        "upload_count": 0,
+        "uptime_hours": 1,
+        "feature_usage": {"library_enabled": True, "timelapse_enabled": False},
+    }
+    assert payload["error_summary"] == {"server_error": 2}
+    assert payload["printer_fleet"]["printer_type_counts"] == {
+        "bambu_lab": 2,
+        "prusa": 1,
+    }
+    assert payload["installation"]["deployment_mode"] == "docker"
+    empty_week = store.week_counts(date(2026, 11, 30))
+    assert (empty_week.jobs, empty_week.feature_flags) == (0, {})

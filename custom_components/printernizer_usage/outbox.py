@@ -4,7 +4,9 @@ Weekly rows hold the exact bytes of one week's payload; they are created only
 for weeks the consent rule allows, sent only while the user still shares, at
 most one request per rolling hour, and never again after a success. Deletion
 requests have their own faster schedule and are never dropped automatically.
-Every function here returns a new Outbox; persisting it is the store's job.
+Accepting a newer policy changes no row: a week's fields were fixed by the
+consent in force at its start. Every function here returns a new Outbox;
+persisting it is the store's job.
 """
 
 from __future__ import annotations

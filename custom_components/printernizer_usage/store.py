@@ -32,7 +32,12 @@ from .const import (
     Listing,
     Metric,
 )
-from .payload import InstallationIdentity, week_start
+from .payload import (
+    InstallationIdentity,
+    PrinternizerFacts,
+    WeekCounts,
+    week_start,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -324,6 +329,36 @@ class LocalStatisticsStore:
             uptime_hours=totals[Metric.UPTIME_HOURS],
             errors=errors,
             printer_count=None if fleet is None else sum(fleet.values()),
+        )
+
+    def week_counts(self, week: date) -> WeekCounts:
+        """Return one UTC week's counts and flags, as a payload is built from."""
+        view = self.statistics_view(week)
+        flags = {
+            str(flag): bool(enabled)
+            for flag, enabled in self._db.execute(
+                "SELECT flag, enabled FROM feature_flag_week WHERE week_start = ?",
+                (day_number(week),),
+            )
+        }
+        return WeekCounts(
+            jobs=view.jobs,
+            files=view.files,
+            uploads=view.uploads,
+            uptime_hours=view.uptime_hours,
+            errors={str(error): count for error, count in view.errors.items()},
+            feature_flags=flags,
+        )
+
+    def printernizer_facts(self) -> PrinternizerFacts:
+        """Return what Printernizer last reported about itself and its fleet."""
+        runtime = self._meta_json("runtime") or {}
+        return PrinternizerFacts(
+            app_version=self._meta("app_version"),
+            python_version=runtime.get("python_version"),
+            platform=runtime.get("platform"),
+            deployment_mode=runtime.get("deployment_mode"),
+            fleet=self._meta_json("fleet") or {},
         )
 
     def installation_identity(self, today: date) -> InstallationIdentity:
