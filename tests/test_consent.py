@@ -82,8 +82,9 @@ def test_fields_follow_the_version_at_the_week_start() -> None:
 
 
 def test_later_decisions_win_over_time_stamps() -> None:
-    """A clock that went back cannot revive consent that was withdrawn later."""
+    """A clock that went back can neither revive nor backdate a decision."""
     history = ConsentHistory().opt_in(at(20), 1).opt_out(at(10))
+    assert history.changes[-1].at == at(20)  # never dated before the opt-in
     assert not history.sharing
     assert history.latest is not None
     assert not history.latest.share

@@ -21,13 +21,14 @@ from custom_components.printernizer_usage.outbox import (
     deletion_requested,
     deletion_started,
     endpoint_changed,
-    expire,
+    forget_acknowledged,
     id_regenerated,
     idempotency_key,
     locally_deleted,
     next_due,
     next_wakeup,
     opted_out,
+    reconcile,
     restarted,
     week_closed,
     weekly_finished,
@@ -38,6 +39,7 @@ from custom_components.printernizer_usage.outbox import (
 OLD_ID = "6a1f7a6c-2c1e-4f59-9d1b-9a1d2f3e4b5c"
 NEW_ID = "0f8b9c2d-7e6a-4b3c-8d1e-2f3a4b5c6d7e"
 SERVER = "https://stats.example"
+OTHER = "https://other.example"
 W1 = date(2026, 11, 2)
 W2 = date(2026, 11, 9)
 W3 = date(2026, 11, 16)
@@ -50,18 +52,23 @@ def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
+def week_end(week: date) -> datetime:
+    """Return the Monday midnight that ends a week."""
+    return datetime(week.year, week.month, week.day, tzinfo=UTC) + timedelta(days=7)
+
+
 def queued(*weeks: date, installation_id: str = OLD_ID) -> Outbox:
     """Return an outbox with a pending row per week, due at its end."""
     outbox = Outbox()
     for week in weeks:
-        outbox = week_closed(
-            outbox,
-            week,
-            installation_id,
-            b"{}",
-            datetime.combine(week, datetime.min.time(), UTC) + timedelta(days=7),
-        )
+        outbox = week_closed(outbox, week, installation_id, b"{}", week_end(week))
     return outbox
+
+
+def sent(outbox: Outbox, week: date, endpoint: str, now: datetime) -> Outbox:
+    """Send a week successfully."""
+    outbox = weekly_started(outbox, week, endpoint, now)
+    return weekly_finished(outbox, week, AttemptResult.ACCEPTED, now, rng=RNG)
 
 
 def statuses(outbox: Outbox) -> list[WeeklyStatus]:
@@ -69,15 +76,21 @@ def statuses(outbox: Outbox) -> list[WeeklyStatus]:
     return [row.status for row in outbox.weekly]
 
 
+def due(outbox: Outbox, now: datetime, history: ConsentHistory = CONSENTED) -> object:
+    """Return what is due now, with an endpoint set."""
+    return next_due(outbox, history, now, has_endpoint=True)
+
+
 @pytest.mark.parametrize(
     ("status", "body", "result"),
     [
         (200, b'{"status":"success","submission_id":1}', AttemptResult.ACCEPTED),
         (201, b"{}", AttemptResult.ACCEPTED),
-        (200, b"<html>proxy</html>", AttemptResult.NON_JSON_BODY),
+        (200, b"<html>cut off", AttemptResult.ACCEPTED),  # stored all the same
         (401, b'{"detail":"Invalid API key"}', AttemptResult.UNAUTHORIZED),
         (403, b'{"detail":"Not authenticated"}', AttemptResult.FORBIDDEN),
-        (404, b"{}", AttemptResult.NOT_FOUND),
+        (403, b"<html>proxy login</html>", AttemptResult.NON_JSON_BODY),
+        (404, b'{"detail":"Not Found"}', AttemptResult.NOT_FOUND),
         (422, b'{"detail":[]}', AttemptResult.INVALID_PAYLOAD),
         (429, b'{"detail":"Rate limit exceeded."}', AttemptResult.RATE_LIMITED),
         (400, b"{}", AttemptResult.CLIENT_ERROR),
@@ -87,7 +100,7 @@ def statuses(outbox: Outbox) -> list[WeeklyStatus]:
     ],
 )
 def test_classify_response(status: int, body: bytes, result: AttemptResult) -> None:
-    """Every answer of the collection server maps to one result."""
+    """Every answer maps to one result; any 2xx means the server stored it."""
     assert classify_response(status, body) is result
 
 
@@ -101,38 +114,56 @@ def test_idempotency_key() -> None:
 def test_one_row_per_week_ever() -> None:
     """Closing a week twice (after a restart, say) never adds a second row."""
     outbox = queued(W1)
-    again = week_closed(outbox, W1, OLD_ID, b"other", at(20))
-    assert again == outbox
+    assert week_closed(outbox, W1, OLD_ID, b"other", at(20)) == outbox
 
 
 def test_weeks_to_build() -> None:
-    """Closed, eligible, unqueued weeks within the expiry, only while sharing."""
+    """Closed, eligible, unqueued weeks within the expiry, with an endpoint."""
     now = at(17, 12)
-    assert weeks_to_build(Outbox(), CONSENTED, W1, now) == [W1, W2]
-    assert weeks_to_build(queued(W1), CONSENTED, W1, now) == [W2]
+    consented = ConsentHistory().opt_in(at(1), 1)
+    assert weeks_to_build(Outbox(), consented, now, has_endpoint=True) == [W1, W2]
+    assert weeks_to_build(queued(W1), consented, now, has_endpoint=True) == [W2]
+    assert weeks_to_build(Outbox(), consented, now, has_endpoint=False) == []
     late = ConsentHistory().opt_in(at(5), 1)
-    assert weeks_to_build(Outbox(), late, W1, now) == [W2]
-    stopped = CONSENTED.opt_out(at(17))
-    assert weeks_to_build(Outbox(), stopped, W1, now) == []
-    far_later = datetime(2027, 2, 10, tzinfo=UTC)
-    assert weeks_to_build(Outbox(), CONSENTED, W1, far_later)[0] == W3
+    assert weeks_to_build(Outbox(), late, now, has_endpoint=True) == [W2]
+    stopped = consented.opt_out(at(17))
+    assert weeks_to_build(Outbox(), stopped, now, has_endpoint=True) == []
+    later = datetime(2027, 2, 10, tzinfo=UTC)
+    assert weeks_to_build(Outbox(), consented, later, has_endpoint=True)[0] == W3
+
+
+def test_no_week_below_the_floor() -> None:
+    """After an opt-out, weeks that ended but were never built stay unbuilt."""
+    outbox = opted_out(Outbox(), at(17, 12))
+    assert outbox.build_from == W3
+    again = ConsentHistory().opt_in(at(1), 1).opt_out(at(17, 12)).opt_in(at(17, 13), 1)
+    assert weeks_to_build(outbox, again, at(24, 1), has_endpoint=True) == []
+    assert weeks_to_build(outbox, again, at(30, 1), has_endpoint=True) == [
+        date(2026, 11, 23)
+    ]
+    assert week_closed(outbox, W1, OLD_ID, b"{}", at(9)) == outbox
+    assert opted_out(outbox, at(3)).build_from == W3  # the floor never sinks
 
 
 def test_sending_a_week() -> None:
-    """A due row is sent once; success is final."""
+    """A due row is sent once; success is final and cannot be revived."""
     outbox = queued(W1)
-    assert next_due(outbox, CONSENTED, at(8, 23)) is None  # not yet due
-    due = next_due(outbox, CONSENTED, at(9))
-    assert isinstance(due, WeeklyDue)
-    assert due.row.period_start == W1
+    assert due(outbox, at(8, 23)) is None  # not yet due
+    assert next_due(outbox, CONSENTED, at(9), has_endpoint=False) is None
+    offered = due(outbox, at(9))
+    assert isinstance(offered, WeeklyDue)
+    assert offered.row.period_start == W1
     outbox = weekly_started(outbox, W1, SERVER, at(9))
     assert statuses(outbox) == [WeeklyStatus.IN_FLIGHT]
-    assert outbox.weekly[0].endpoint == SERVER
-    assert next_due(outbox, CONSENTED, at(9)) is None
+    assert outbox.weekly[0].endpoints == (SERVER,)
+    assert due(outbox, at(9)) is None
     outbox = weekly_finished(outbox, W1, AttemptResult.ACCEPTED, at(9), rng=RNG)
     assert statuses(outbox) == [WeeklyStatus.SENT]
-    assert next_due(outbox, CONSENTED, at(30)) is None
-    assert next_wakeup(outbox, CONSENTED) is None
+    assert due(outbox, at(30)) is None
+    assert next_wakeup(outbox, CONSENTED, at(30), has_endpoint=True) is None
+    assert weekly_started(outbox, W1, SERVER, at(30)) == outbox
+    assert restarted(outbox, at(30)) == outbox
+    assert weekly_started(outbox, W2, SERVER, at(30)) == outbox  # no such row
 
 
 @pytest.mark.parametrize(
@@ -151,7 +182,7 @@ def test_rejections_are_final(result: AttemptResult) -> None:
     outbox = weekly_finished(outbox, W1, result, at(9), rng=RNG)
     assert statuses(outbox) == [WeeklyStatus.REJECTED]
     assert outbox.weekly[0].last_result is result
-    assert next_due(outbox, CONSENTED, at(30)) is None
+    assert due(outbox, at(30)) is None
 
 
 @pytest.mark.parametrize(
@@ -168,14 +199,14 @@ def test_backoff_doubles_to_a_day_with_jitter(result: AttemptResult) -> None:
     outbox = queued(W1)
     now = at(9)
     waits = []
-    for _ in range(7):
+    for _ in range(40):  # far beyond where doubling would overflow
         outbox = weekly_started(outbox, W1, SERVER, now)
         outbox = weekly_finished(outbox, W1, result, now, rng=RNG)
         row = outbox.weekly[0]
         assert row.status is WeeklyStatus.PENDING
         waits.append((row.due_at - now) / timedelta(hours=1))
         now = row.due_at
-    for wait, base in zip(waits, [1, 2, 4, 8, 16, 24, 24], strict=True):
+    for wait, base in zip(waits, [1, 2, 4, 8, 16] + [24] * 35, strict=True):
         assert base * 0.9 <= wait <= base * 1.1
 
 
@@ -199,12 +230,13 @@ def test_jitter_is_seeded() -> None:
         (None, timedelta(hours=1)),
         (timedelta(minutes=5), timedelta(hours=1)),
         (timedelta(hours=3), timedelta(hours=3)),
+        (timedelta(days=30), timedelta(hours=24)),
     ],
 )
 def test_rate_limited_waits_at_least_an_hour(
     retry_after: timedelta | None, wait: timedelta
 ) -> None:
-    """429 waits for Retry-After, and never less than an hour."""
+    """429 waits for Retry-After, never less than an hour nor more than a day."""
     outbox = weekly_started(queued(W1), W1, SERVER, at(9))
     outbox = weekly_finished(
         outbox, W1, AttemptResult.RATE_LIMITED, at(9), rng=RNG, retry_after=retry_after
@@ -216,95 +248,151 @@ def test_one_weekly_request_per_rolling_hour() -> None:
     """Three overdue weeks go one per hour, oldest first."""
     outbox = queued(W3, W1, W2)
     now = at(24)
-    sent = []
+    order = []
     for _ in range(3):
-        due = next_due(outbox, CONSENTED, now)
-        assert isinstance(due, WeeklyDue)
-        week = due.row.period_start
-        outbox = weekly_started(outbox, week, SERVER, now)
-        outbox = weekly_finished(outbox, week, AttemptResult.ACCEPTED, now, rng=RNG)
-        sent.append(week)
-        assert next_due(outbox, CONSENTED, now + timedelta(minutes=59)) is None
-        assert next_wakeup(outbox, CONSENTED) in (now + timedelta(hours=1), None)
+        offered = due(outbox, now)
+        assert isinstance(offered, WeeklyDue)
+        week = offered.row.period_start
+        outbox = sent(outbox, week, SERVER, now)
+        order.append(week)
+        assert due(outbox, now + timedelta(minutes=59)) is None
+        assert next_wakeup(outbox, CONSENTED, now, has_endpoint=True) in (
+            now + timedelta(hours=1),
+            None,
+        )
         now += timedelta(hours=1)
-    assert sent == [W1, W2, W3]
+    assert order == [W1, W2, W3]
 
 
 def test_nothing_weekly_is_offered_without_consent() -> None:
     """A due row is not offered once the user stopped sharing or the week is out."""
     outbox = queued(W1)
-    assert next_due(outbox, CONSENTED.opt_out(at(10)), at(11)) is None
-    assert next_wakeup(outbox, CONSENTED.opt_out(at(10))) is None
+    stopped = CONSENTED.opt_out(at(10))
+    assert due(outbox, at(11), stopped) is None
+    assert next_wakeup(outbox, stopped, at(11), has_endpoint=True) is None
     never = ConsentHistory().opt_in(at(5), 1)  # after W1 began
-    assert next_due(outbox, never, at(11)) is None
+    assert due(outbox, at(11), never) is None
 
 
 def test_opt_out_discards_unsent_rows() -> None:
     """Opting out discards pending and in-flight rows; a late answer changes nothing."""
-    outbox = weekly_started(queued(W1, W2), W1, SERVER, at(16))
-    outbox = weekly_finished(outbox, W1, AttemptResult.ACCEPTED, at(16), rng=RNG)
+    outbox = sent(queued(W1, W2), W1, SERVER, at(16))
     outbox = weekly_started(outbox, W2, SERVER, at(17))
-    outbox = opted_out(outbox)
+    outbox = opted_out(outbox, at(17))
     assert statuses(outbox) == [WeeklyStatus.SENT, WeeklyStatus.DISCARDED]
     after = weekly_finished(outbox, W2, AttemptResult.ACCEPTED, at(17), rng=RNG)
     assert statuses(after) == [WeeklyStatus.SENT, WeeklyStatus.DISCARDED]
+    assert weekly_started(after, W2, SERVER, at(18)) == after
+    assert restarted(after, at(18)) == after
 
 
 def test_regenerated_id_discards_the_old_ids_rows() -> None:
     """Rows built with the old id would link old and new: they are discarded."""
-    outbox = queued(W1)
-    outbox = week_closed(outbox, W2, NEW_ID, b"{}", at(16))
-    outbox = id_regenerated(outbox, OLD_ID)
+    outbox = week_closed(queued(W1), W2, NEW_ID, b"{}", at(16))
+    outbox = id_regenerated(outbox, OLD_ID, at(17))
     assert statuses(outbox) == [WeeklyStatus.DISCARDED, WeeklyStatus.PENDING]
+    assert outbox.build_from == W3
 
 
-def test_expiry_after_twelve_weeks() -> None:
+def test_reconcile_expires_old_rows() -> None:
     """Rows still unsent twelve weeks after their week end expire."""
     outbox = queued(W1)
-    end_plus_expiry = at(9) + timedelta(weeks=12)
-    assert statuses(expire(outbox, end_plus_expiry - timedelta(seconds=1))) == [
-        WeeklyStatus.PENDING
-    ]
-    assert next_due(outbox, CONSENTED, end_plus_expiry) is None
-    assert statuses(expire(outbox, end_plus_expiry)) == [WeeklyStatus.EXPIRED]
+    end_plus_expiry = week_end(W1) + timedelta(weeks=12)
+    just_before = end_plus_expiry - timedelta(seconds=1)
+    assert statuses(reconcile(outbox, just_before)) == [WeeklyStatus.PENDING]
+    assert due(outbox, end_plus_expiry) is None
+    assert next_wakeup(outbox, CONSENTED, end_plus_expiry, has_endpoint=True) is None
+    assert statuses(reconcile(outbox, end_plus_expiry)) == [WeeklyStatus.EXPIRED]
+
+
+def test_reconcile_after_the_clock_ran_ahead() -> None:
+    """Times left in the future by a clock that ran ahead are pulled back."""
+    ahead = at(9) + timedelta(days=365)
+    weekly = week_closed(queued(W1), W2, OLD_ID, b"{}", ahead + timedelta(hours=2))
+    weekly = weekly_started(weekly, W1, SERVER, ahead)
+    weekly = weekly_finished(weekly, W1, AttemptResult.TIMEOUT, ahead, rng=RNG)
+    deletions = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), ahead)
+    deletions = deletion_started(deletions, OLD_ID, SERVER)
+    deletions = deletion_finished(
+        deletions, OLD_ID, SERVER, AttemptResult.TIMEOUT, ahead
+    )
+    now = at(24)  # the clock is right again
+    fixed = reconcile(weekly, now)
+    assert fixed.last_weekly_request_at == now
+    assert [row.due_at for row in fixed.weekly] == [now + timedelta(hours=24)] * 2
+    assert reconcile(deletions, now).deletions[0].due_at == now + timedelta(hours=1)
+    assert reconcile(queued(W1), now) == queued(W1)
+
+
+def test_a_week_is_not_sent_before_it_ends() -> None:
+    """After the clock went back, a queued week waits until it has ended again."""
+    outbox = queued(W1)
+    assert due(outbox, at(8)) is None
+    assert next_wakeup(outbox, CONSENTED, at(8), has_endpoint=True) == week_end(W1)
 
 
 def test_restart_retries_in_flight_rows_with_the_same_key() -> None:
     """A crash mid-request leaves the row in flight; a restart sends it again."""
     outbox = weekly_started(queued(W1), W1, SERVER, at(9))
     key = outbox.weekly[0].idempotency_key
-    outbox = deletion_started(
-        deletion_requested(outbox, {NEW_ID: SERVER}, at(9)), NEW_ID
-    )
+    outbox = deletion_requested(outbox, at(9))
+    outbox = deletion_started(outbox, OLD_ID, SERVER)
     outbox = restarted(outbox, at(10))
-    assert statuses(outbox) == [WeeklyStatus.PENDING]
-    assert outbox.weekly[0].idempotency_key == key
+    assert statuses(outbox) == [WeeklyStatus.DISCARDED]  # the deletion won
     assert outbox.deletions[0].status is DeletionStatus.PENDING
     assert outbox.deletions[0].due_at == at(10)
+    crashed = restarted(weekly_started(queued(W1), W1, SERVER, at(9)), at(10))
+    assert statuses(crashed) == [WeeklyStatus.PENDING]
+    assert crashed.weekly[0].idempotency_key == key
 
 
-def test_deletion_requests() -> None:
-    """One request per id, to where it submitted; sent first, at once."""
-    outbox = queued(W1, installation_id=OLD_ID)
+def test_deletion_requests_go_to_every_endpoint_used() -> None:
+    """One request per id and endpoint a week went to; sent first, even opted out."""
+    outbox = sent(queued(W1), W1, SERVER, at(9))
     outbox = week_closed(outbox, W2, NEW_ID, b"{}", at(16))
-    outbox = deletion_requested(
-        outbox, {OLD_ID: SERVER, NEW_ID: "https://other.example"}, at(17)
-    )
-    assert statuses(outbox) == [WeeklyStatus.DISCARDED, WeeklyStatus.DISCARDED]
-    assert [(row.installation_id, row.endpoint) for row in outbox.deletions] == [
-        (OLD_ID, SERVER),
-        (NEW_ID, "https://other.example"),
+    outbox = weekly_started(outbox, W2, OTHER, at(16))  # its answer never came
+    outbox = week_closed(outbox, W3, NEW_ID, b"{}", at(23))  # never tried
+    outbox = deletion_requested(outbox, at(17))
+    assert statuses(outbox) == [
+        WeeklyStatus.SENT,
+        WeeklyStatus.DISCARDED,
+        WeeklyStatus.DISCARDED,
     ]
-    due = next_due(outbox, ConsentHistory(), at(17))  # even after opting out
-    assert isinstance(due, DeletionDue)
-    assert due.row.installation_id == OLD_ID
-    again = deletion_requested(outbox, {OLD_ID: SERVER}, at(18))
-    assert again.deletions == outbox.deletions
+    assert [(row.installation_id, row.endpoint) for row in outbox.deletions] == [
+        (NEW_ID, OTHER),
+        (OLD_ID, SERVER),
+    ]
+    offered = due(outbox, at(17), ConsentHistory())
+    assert isinstance(offered, DeletionDue)
+    assert deletion_requested(outbox, at(18)).deletions == outbox.deletions
+
+
+def test_a_week_tried_at_two_endpoints() -> None:
+    """A week that went to two servers gets a request at each; both must confirm."""
+    outbox = weekly_started(queued(W1), W1, SERVER, at(9))
+    outbox = weekly_finished(outbox, W1, AttemptResult.TIMEOUT, at(9), rng=RNG)
+    outbox = sent(outbox, W1, OTHER, at(11))
+    assert outbox.weekly[0].endpoints == (SERVER, OTHER)
+    outbox = sent(week_closed(outbox, W2, NEW_ID, b"{}", at(16)), W2, SERVER, at(16))
+    outbox = deletion_requested(outbox, at(17))
+    assert [(row.installation_id, row.endpoint) for row in outbox.deletions] == [
+        (NEW_ID, SERVER),
+        (OLD_ID, OTHER),
+        (OLD_ID, SERVER),
+    ]
+    for endpoint, remaining in ((SERVER, (OTHER,)), (OTHER, None)):
+        outbox = deletion_started(outbox, OLD_ID, endpoint)
+        outbox = deletion_finished(
+            outbox, OLD_ID, endpoint, AttemptResult.ACCEPTED, at(17)
+        )
+        old_rows = [row for row in outbox.weekly if row.installation_id == OLD_ID]
+        assert (old_rows[0].endpoints if old_rows else None) == remaining
+    assert [row.installation_id for row in outbox.weekly] == [NEW_ID]
 
 
 def test_deletion_schedule_and_acknowledgement() -> None:
     """1, 5 and 15 minutes, then hourly; never dropped; 2xx or 404 acknowledges."""
-    outbox = deletion_requested(Outbox(), {OLD_ID: SERVER}, at(17))
+    outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
     now = at(17)
     waits = []
     for result in (
@@ -314,8 +402,8 @@ def test_deletion_schedule_and_acknowledgement() -> None:
         AttemptResult.FORBIDDEN,
         AttemptResult.RATE_LIMITED,
     ):
-        outbox = deletion_started(outbox, OLD_ID)
-        outbox = deletion_finished(outbox, OLD_ID, result, now)
+        outbox = deletion_started(outbox, OLD_ID, SERVER)
+        outbox = deletion_finished(outbox, OLD_ID, SERVER, result, now)
         row = outbox.deletions[0]
         assert row.status is DeletionStatus.PENDING
         waits.append(row.due_at - now)
@@ -327,28 +415,39 @@ def test_deletion_schedule_and_acknowledgement() -> None:
         timedelta(hours=1),
         timedelta(hours=1),
     ]
-    assert next_wakeup(outbox, ConsentHistory()) == now
-    outbox = endpoint_changed(outbox, now - timedelta(minutes=30))
-    assert outbox.deletions[0].due_at == now - timedelta(minutes=30)
+    assert next_wakeup(outbox, ConsentHistory(), now, has_endpoint=False) == now
+    earlier = now - timedelta(minutes=30)
+    assert endpoint_changed(outbox, earlier).deletions[0].due_at == earlier
     for result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
-        done = deletion_finished(deletion_started(outbox, OLD_ID), OLD_ID, result, now)
+        started = deletion_started(outbox, OLD_ID, SERVER)
+        done = deletion_finished(started, OLD_ID, SERVER, result, now)
         assert done.deletions[0].status is DeletionStatus.ACKNOWLEDGED
-        assert next_due(done, ConsentHistory(), now + timedelta(days=1)) is None
+        assert done.weekly == ()  # the local copies of what it sent are gone
+        assert due(done, now + timedelta(days=1)) is None
+        assert deletion_started(done, OLD_ID, SERVER) == done
+        assert forget_acknowledged(done).deletions == ()
+    assert deletion_finished(outbox, OLD_ID, SERVER, AttemptResult.ACCEPTED, now) == (
+        outbox
+    )  # nothing was in flight
 
 
 def test_local_deletion_keeps_waiting_deletion_requests() -> None:
     """Deleting local data forgets weekly rows but not unacknowledged requests."""
-    outbox = deletion_requested(queued(W1), {OLD_ID: SERVER, NEW_ID: SERVER}, at(17))
-    outbox = deletion_finished(
-        deletion_started(outbox, NEW_ID), NEW_ID, AttemptResult.ACCEPTED, at(17)
-    )
-    outbox = locally_deleted(outbox)
+    outbox = sent(queued(W1), W1, SERVER, at(9))
+    outbox = deletion_requested(outbox, at(17))
+    outbox = deletion_started(outbox, OLD_ID, SERVER)
+    outbox = locally_deleted(outbox, at(18))
     assert outbox.weekly == ()
-    assert [row.installation_id for row in outbox.deletions] == [OLD_ID]
+    assert [row.status for row in outbox.deletions] == [DeletionStatus.IN_FLIGHT]
+    assert outbox.build_from == W3
+    acknowledged = deletion_finished(
+        outbox, OLD_ID, SERVER, AttemptResult.ACCEPTED, at(18)
+    )
+    assert locally_deleted(acknowledged, at(18)).deletions == ()
 
 
 def test_endpoint_change_leaves_other_rows() -> None:
     """Only waiting deletion requests are moved forward."""
-    outbox = deletion_requested(Outbox(), {OLD_ID: SERVER}, at(17))
-    outbox = deletion_started(outbox, OLD_ID)
+    outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
+    outbox = deletion_started(outbox, OLD_ID, SERVER)
     assert endpoint_changed(outbox, at(18)) == outbox

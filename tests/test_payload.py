@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 import json
 from typing import Any
 
@@ -133,7 +133,12 @@ def test_time_stamps_are_utc_day_boundaries() -> None:
         ("Europe/Vienna", "AT"),
         ("America/New_York", "US"),
         ("Europe/Kyiv", "UA"),
+        ("Europe/Kiev", "UA"),  # old names lead to their zone
+        ("Asia/Calcutta", "IN"),
+        ("US/Eastern", "US"),
+        ("GB", "GB"),
         ("UTC", "XX"),
+        ("Etc/UTC", "XX"),
         ("Etc/GMT+1", "XX"),
         ("Mars/Olympus_Mons", "XX"),
         ("", "XX"),
@@ -252,6 +257,12 @@ def test_fields_follow_the_consented_policy_version() -> None:
     assert build_payload(SAMPLE, 0, fields) == {}
 
 
+def test_periods_are_whole_utc_weeks() -> None:
+    """A period that does not start on a Monday would reveal more: it is refused."""
+    with pytest.raises(ValueError, match="Monday"):
+        build_payload(replace(SAMPLE, week_start=date(2024, 11, 13)), 1)
+
+
 def test_week_arithmetic() -> None:
     """Weeks are ISO weeks in UTC, Monday 00:00 to the next Monday."""
     assert week_start(date(2026, 11, 29)) == date(2026, 11, 23)  # a Sunday
@@ -262,6 +273,7 @@ def test_week_arithmetic() -> None:
         "2026-11-30T00:00:00+00:00",
     )
     assert day_stamp(date(2026, 1, 5)) == "2026-01-05T00:00:00Z"
+    assert day_stamp(datetime(2026, 1, 5, 9, 30, tzinfo=UTC)) == "2026-01-05T00:00:00Z"
 
 
 def test_preview_before_opting_in() -> None:

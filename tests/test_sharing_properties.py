@@ -1,11 +1,13 @@
-"""Properties of the sharing core, over random histories of everything a user can do.
+"""Properties of the sharing core, over random histories of everything that happens.
 
-A small driver plays the part Home Assistant will: after every event it queues
-closed weeks, sends what the outbox offers and feeds back the server's answers
-(scripted, failures and crashes included), while users
-opt in and out, accept newer policies, regenerate their id, delete data, and
-the clock jumps and the machine restarts. After every step the trace is
-checked against a reference model that restates the rules in the plainest way.
+A small driver plays the part Home Assistant will: after every event it
+reconciles the outbox with the clock, queues closed weeks, sends what is due
+and feeds back the server's answers (scripted: successes, rejections, rate
+limits, failures, crashes, and opt-outs arriving while a request runs). Users
+opt in and out, accept or decline newer policies, regenerate their id, switch
+or remove the collection server, request deletion and delete local data; the
+clock jumps forward and back, and the machine restarts. Every request is
+checked against a reference model that states each rule in the plainest way.
 """
 
 from __future__ import annotations
@@ -27,104 +29,109 @@ from custom_components.printernizer_usage.outbox import (
     deletion_finished,
     deletion_requested,
     deletion_started,
-    expire,
+    endpoint_changed,
     id_regenerated,
     locally_deleted,
     next_due,
     opted_out,
+    reconcile,
     restarted,
     week_closed,
     weekly_finished,
     weekly_started,
     weeks_to_build,
 )
-from custom_components.printernizer_usage.payload import WEEK, week_bounds, week_start
+from custom_components.printernizer_usage.payload import week_bounds, week_start
 
 START = datetime(2026, 11, 4, 9, 30, tzinfo=UTC)
 SEND_OFFSET = timedelta(hours=7, minutes=13)
-ENDPOINT = "https://stats.example"
+ENDPOINTS = ("https://stats.example", "https://other.example")
 CRASH = "crash"  # the machine dies while a request is in flight
-
+OPT_OUT_DURING = "opt_out_during"  # the user opts out while a request runs
+ANSWERS = [*AttemptResult, CRASH, OPT_OUT_DURING]
 # Minutes the clock moves: back a day, around the hourly limit, up to past expiry.
 CLOCK_STEPS = [-24 * 60, -30, 30, 59, 60, 61, 6 * 60, 24 * 60, 3 * 24 * 60]
 CLOCK_STEPS += [7 * 24 * 60, 14 * 24 * 60, 13 * 7 * 24 * 60]
-results = st.sampled_from([*AttemptResult, CRASH])
 # Time passing is the commonest event; every other one happens now and then.
-EVENTS = ["advance"] * 5 + [
+EVENTS = ["advance"] * 6 + [
     "opt_in",
     "opt_out",
-    "new_policy",
+    "accept_new_policy",
+    "decline_new_policy",
     "regenerate",
     "request_deletion",
     "delete_local",
     "restart",
+    "switch_endpoint",
+    "remove_endpoint",
 ]
-actions = st.lists(
+histories = st.lists(
     st.tuples(st.sampled_from(EVENTS), st.sampled_from(CLOCK_STEPS)),
     min_size=10,
     max_size=40,
 )
+answers = st.lists(st.sampled_from(ANSWERS), max_size=40)
 PROPERTY = settings(max_examples=2000, deadline=None)
 
 
 @dataclass
 class World:
-    """The driver's view of one installation over time."""
+    """The driver's view of one installation, and the reference model's notes."""
 
-    server_answers: list[str | AttemptResult]
+    answers: list[str]
     rng: random.Random
     now: datetime = START
-    latest_time: datetime = START
+    real_minutes: int = 0  # real time passed; setting the clock back takes none
     policy: int = 1
     history: ConsentHistory = field(default_factory=ConsentHistory)
     outbox: Outbox = field(default_factory=Outbox)
     ids: int = 1
-    first_week: date = START.date() - timedelta(days=START.weekday())
-    submitted_to: dict[str, str] = field(default_factory=dict)
-    weekly_requests: list[tuple[date, datetime]] = field(default_factory=list)
+    endpoint: str | None = ENDPOINTS[0]
+    # The reference model.
+    floor: date | None = None  # no week before it may go out any more
+    weekly_requests: list[tuple[date, int]] = field(default_factory=list)
     accepted_weeks: set[date] = field(default_factory=set)
-    deletions_wanted: set[str] = field(default_factory=set)
-    # Weeks unsent when the user opted out, or built with an id since replaced.
-    never_to_send: set[date] = field(default_factory=set)
+    tried: set[tuple[str, str]] = field(default_factory=set)  # (id, endpoint)
+    deletions_owed: set[tuple[str, str]] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
-
-    def forbid_unsent(self, installation_id: str | None = None) -> None:
-        """Note the weeks an opt-out or a new id must keep from ever going out."""
-        self.never_to_send |= {
-            row.period_start
-            for row in self.outbox.weekly
-            if row.period_start not in self.accepted_weeks
-            and installation_id in (None, row.installation_id)
-        }
 
     @property
     def installation_id(self) -> str:
         """Return the current id (a readable stand-in for a UUID)."""
         return f"id-{self.ids}"
 
-    def answer(self) -> str | AttemptResult:
+    def answer(self) -> str:
         """Return the server's next answer; once scripted ones run out, success."""
-        return (
-            self.server_answers.pop(0)
-            if self.server_answers
-            else AttemptResult.ACCEPTED
-        )
+        return self.answers.pop(0) if self.answers else AttemptResult.ACCEPTED
+
+    def stop_unsent(self) -> None:
+        """Note that no week begun before today's week may go out any more."""
+        floor = week_start(self.now.date())
+        self.floor = floor if self.floor is None else max(self.floor, floor)
 
 
-def reference_week_allowed(world: World, week: date) -> bool:
-    """Restate the rule: shared at the week's start, and no opt-out before its end."""
+def shared_throughout(world: World, week: date) -> bool:
+    """Tell whether the user shared at every instant of the week.
+
+    The decision in force at an instant is the last one made at or before it;
+    it can change only at decisions, so checking the start and every decision
+    inside the week checks every instant.
+    """
     start, end = week_bounds(week)
-    decided_by_start = [c for c in world.history.changes if c.at <= start]
-    if not decided_by_start or not decided_by_start[-1].share:
-        return False
-    return all(c.share or not start < c.at < end for c in world.history.changes)
+    instants = [start] + [c.at for c in world.history.changes if start < c.at < end]
+    for instant in instants:
+        made = [c for c in world.history.changes if c.at <= instant]
+        if not made or not made[-1].share:
+            return False
+    return True
 
 
 def send_due(world: World) -> None:
-    """Queue closed weeks, then send whatever is due, as Home Assistant will."""
-    world.outbox = expire(world.outbox, world.now)
+    """Reconcile, queue closed weeks, and send whatever is due."""
+    world.outbox = reconcile(world.outbox, world.now)
+    has_endpoint = world.endpoint is not None
     for week in weeks_to_build(
-        world.outbox, world.history, world.first_week, world.now
+        world.outbox, world.history, world.now, has_endpoint=has_endpoint
     ):
         due_at = week_bounds(week)[1] + SEND_OFFSET
         body = f'{{"week":"{week}"}}'.encode()
@@ -132,9 +139,12 @@ def send_due(world: World) -> None:
             world.outbox, week, world.installation_id, body, due_at
         )
     for _ in range(200):
-        due = next_due(world.outbox, world.history, world.now)
+        due = next_due(
+            world.outbox, world.history, world.now, has_endpoint=has_endpoint
+        )
         if isinstance(due, DeletionDue):
-            send_deletion(world, due.row.installation_id)
+            if not send_deletion(world, due.row.installation_id, due.row.endpoint):
+                return
         elif isinstance(due, WeeklyDue):
             if not send_week(world, due.row.period_start, due.row.installation_id):
                 return
@@ -144,126 +154,144 @@ def send_due(world: World) -> None:
 
 def send_week(world: World, week: date, installation_id: str) -> bool:
     """Send one week; return False when the machine crashed meanwhile."""
-    if not world.history.sharing:
-        world.violations.append(f"{week} sent while not sharing")
-    if not reference_week_allowed(world, week):
+    endpoint = world.endpoint
+    if endpoint is None or not world.history.sharing:
+        world.violations.append(f"{week} sent without consent or endpoint")
+        return False
+    if not shared_throughout(world, week):
         world.violations.append(f"{week} sent, but consent did not cover it")
+    if week_bounds(week)[1] > world.now:
+        world.violations.append(f"{week} sent before it ended")
     if week in world.accepted_weeks:
         world.violations.append(f"{week} sent again after a success")
-    if week in world.never_to_send:
-        world.violations.append(f"{week} sent after an opt-out or a new id")
-    world.weekly_requests.append((week, world.now))
-    world.outbox = weekly_started(world.outbox, week, ENDPOINT, world.now)
+    if world.floor is not None and week < world.floor:
+        world.violations.append(f"{week} sent below the floor of a stop")
+    world.weekly_requests.append((week, world.real_minutes))
+    world.tried.add((installation_id, endpoint))
+    world.outbox = weekly_started(world.outbox, week, endpoint, world.now)
     answer = world.answer()
     if answer == CRASH:
         return False
+    if answer == OPT_OUT_DURING:
+        act(world, "opt_out", 0)
+        answer = AttemptResult.ACCEPTED  # the server got it all the same
     result = AttemptResult(answer)
     if result is AttemptResult.ACCEPTED:
         world.accepted_weeks.add(week)
-        world.submitted_to[installation_id] = ENDPOINT
+    retry_after = timedelta(minutes=world.rng.choice([0, 5, 180, 3000]))
     world.outbox = weekly_finished(
-        world.outbox, week, result, world.now, rng=world.rng, retry_after=None
+        world.outbox, week, result, world.now, rng=world.rng, retry_after=retry_after
     )
     return True
 
 
-def send_deletion(world: World, installation_id: str) -> None:
-    """Send one deletion request; an acknowledged id is forgotten."""
-    world.outbox = deletion_started(world.outbox, installation_id)
+def send_deletion(world: World, installation_id: str, endpoint: str) -> bool:
+    """Send one deletion request; return False when the machine crashed meanwhile."""
+    world.outbox = deletion_started(world.outbox, installation_id, endpoint)
     answer = world.answer()
-    result = AttemptResult.TIMEOUT if answer == CRASH else AttemptResult(answer)
-    world.outbox = deletion_finished(world.outbox, installation_id, result, world.now)
+    if answer == CRASH:
+        return False
+    result = (
+        AttemptResult.ACCEPTED if answer == OPT_OUT_DURING else AttemptResult(answer)
+    )
+    world.outbox = deletion_finished(
+        world.outbox, installation_id, endpoint, result, world.now
+    )
     if result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
-        world.deletions_wanted.discard(installation_id)
-        world.submitted_to.pop(installation_id, None)
+        world.deletions_owed.discard((installation_id, endpoint))
+    return True
 
 
-def act(world: World, action: str, minutes: int) -> None:
+def act(world: World, event: str, minutes: int) -> None:
     """Apply one user, clock or machine event."""
-    if action == "advance":
+    if event == "advance":
         world.now += timedelta(minutes=minutes)
-        world.latest_time = max(world.latest_time, world.now)
-    elif action == "opt_in" and not world.history.sharing:
+        world.real_minutes += max(minutes, 0)
+    elif event == "opt_in" and not world.history.sharing:
         world.history = world.history.opt_in(world.now, world.policy)
-    elif action == "opt_out" and world.history.sharing:
-        world.forbid_unsent()
+    elif event == "opt_out" and world.history.sharing:
         world.history = world.history.opt_out(world.now)
-        world.outbox = opted_out(world.outbox)
-    elif action == "new_policy":
+        world.outbox = opted_out(world.outbox, world.now)
+        world.stop_unsent()
+    elif event == "accept_new_policy":
         world.policy += 1
-        if world.history.sharing:  # the user accepts the newer fields
+        if world.history.sharing:
             world.history = world.history.opt_in(world.now, world.policy)
-    elif action == "regenerate":
-        world.forbid_unsent(world.installation_id)
-        world.outbox = id_regenerated(world.outbox, world.installation_id)
+    elif event == "decline_new_policy":
+        world.policy += 1  # sharing goes on under the version consented to
+    elif event == "regenerate":
+        world.outbox = id_regenerated(world.outbox, world.installation_id, world.now)
         world.ids += 1
-    elif action == "request_deletion" and world.submitted_to:
-        for installation_id in world.submitted_to:
-            world.forbid_unsent(installation_id)
-        world.outbox = deletion_requested(world.outbox, world.submitted_to, world.now)
-        world.deletions_wanted |= set(world.submitted_to)
-        if world.installation_id in world.submitted_to:
-            world.ids += 1
-    elif action == "delete_local":
-        world.outbox = locally_deleted(world.outbox)
+        world.stop_unsent()
+    elif event == "request_deletion":
+        world.outbox = deletion_requested(world.outbox, world.now)
+        world.deletions_owed |= world.tried
+        world.tried = set()
         world.ids += 1
-        world.first_week = week_start(world.now.date()) + WEEK
-    elif action == "restart":
+        world.stop_unsent()
+    elif event == "delete_local":
+        world.outbox = locally_deleted(world.outbox, world.now)
+        world.tried = set()  # forgotten locally, as the user asked
+        world.ids += 1
+        world.stop_unsent()
+    elif event == "restart":
         world.outbox = restarted(world.outbox, world.now)
+    elif event == "switch_endpoint":
+        world.endpoint = (
+            ENDPOINTS[1] if world.endpoint == ENDPOINTS[0] else ENDPOINTS[0]
+        )
+        world.outbox = endpoint_changed(world.outbox, world.now)
+    elif event == "remove_endpoint":
+        world.endpoint = None
 
 
-def play(
-    steps: list[tuple[str, int]], answers: list[str | AttemptResult], seed: int
-) -> World:
+def play(steps: list[tuple[str, int]], scripted: list[str], seed: int) -> World:
     """Play a history from a first opt-in, checking deletions after every step."""
-    world = World(server_answers=list(answers), rng=random.Random(seed))
-    for action, minutes in [("opt_in", 0), *steps]:
-        act(world, action, minutes)
+    world = World(answers=list(scripted), rng=random.Random(seed))
+    for event, minutes in [("opt_in", 0), *steps]:
+        act(world, event, minutes)
         send_due(world)  # the timer fires whenever something is due
         waiting = {
-            row.installation_id
+            (row.installation_id, row.endpoint)
             for row in world.outbox.deletions
             if row.status is not DeletionStatus.ACKNOWLEDGED
         }
-        if not world.deletions_wanted <= waiting:
-            world.violations.append(f"deletion lost after {action}")
+        if not world.deletions_owed <= waiting:
+            world.violations.append(f"DELETION lost after {event}")
     return world
 
 
 @PROPERTY
-@given(actions, st.lists(results, max_size=30), st.integers(0, 2**32))
+@given(histories, answers, st.integers(0, 2**32))
 def test_weeks_go_only_under_consent_and_once(
-    steps: list[tuple[str, int]], answers: list[str | AttemptResult], seed: int
+    steps: list[tuple[str, int]], scripted: list[str], seed: int
 ) -> None:
-    """No week is ever sent that consent forbids, or again after a success."""
-    world = play(steps, answers, seed)
-    assert [v for v in world.violations if "deletion" not in v] == []
+    """No week goes out that consent forbids, early, after a stop, or twice."""
+    world = play(steps, scripted, seed)
+    assert [v for v in world.violations if "DELETION" not in v] == []
 
 
 @PROPERTY
-@given(actions, st.lists(results, max_size=30), st.integers(0, 2**32))
+@given(histories, answers, st.integers(0, 2**32))
 def test_deletion_requests_are_kept_and_become_due(
-    steps: list[tuple[str, int]], answers: list[str | AttemptResult], seed: int
+    steps: list[tuple[str, int]], scripted: list[str], seed: int
 ) -> None:
-    """Deletion requests are never lost, and each is due within an hour of now."""
-    world = play(steps, answers, seed)
-    assert [v for v in world.violations if "deletion" in v] == []
-    world.outbox = restarted(world.outbox, world.now)
-    later = max(world.now, world.latest_time) + timedelta(hours=1)
-    for row in world.outbox.deletions:
+    """Every id and endpoint a week was tried at gets a request; none is lost."""
+    world = play(steps, scripted, seed)
+    assert [v for v in world.violations if "DELETION" in v] == []
+    outbox = reconcile(restarted(world.outbox, world.now), world.now)
+    within_an_hour = world.now + timedelta(hours=1)
+    for row in outbox.deletions:
         if row.status is DeletionStatus.PENDING:
-            assert row.due_at <= later
-    if world.deletions_wanted:
-        assert isinstance(next_due(world.outbox, world.history, later), DeletionDue)
+            assert row.due_at <= within_an_hour
 
 
 @PROPERTY
-@given(actions, st.lists(results, max_size=30), st.integers(0, 2**32))
+@given(histories, answers, st.integers(0, 2**32))
 def test_at_most_one_weekly_request_per_hour(
-    steps: list[tuple[str, int]], answers: list[str | AttemptResult], seed: int
+    steps: list[tuple[str, int]], scripted: list[str], seed: int
 ) -> None:
-    """Weekly requests are at least an hour apart, whatever the clock does."""
-    world = play(steps, answers, seed)
-    times = [sent_at for _, sent_at in world.weekly_requests]
-    for earlier, later in pairwise(times):
-        assert later - earlier >= timedelta(hours=1)
+    """Weekly requests are at least an hour of real time apart, whatever the clock."""
+    world = play(steps, scripted, seed)
+    for (_, earlier), (_, later) in pairwise(world.weekly_requests):
+        assert later - earlier >= 60

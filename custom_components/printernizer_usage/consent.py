@@ -37,20 +37,29 @@ class ConsentChange:
 class ConsentHistory:
     """Every decision, in the order it was made.
 
-    Order, not time stamps, says which decision is the latest, so a clock that
-    jumps back can never revive an older consent.
+    Order, not time stamps, says which decision is the latest, and a decision
+    is never dated before the one it follows, so a clock that jumps back can
+    neither revive an older consent nor backdate a new one.
     """
 
     changes: tuple[ConsentChange, ...] = ()
 
     def opt_in(self, at: datetime, policy_version: int) -> ConsentHistory:
         """Record consent to share under a policy version (also re-consent)."""
-        return ConsentHistory((*self.changes, ConsentChange(at, True, policy_version)))
+        return self._record(at, share=True, policy_version=policy_version)
 
     def opt_out(self, at: datetime) -> ConsentHistory:
         """Record that the user stopped sharing."""
         version = self.changes[-1].policy_version if self.changes else 0
-        return ConsentHistory((*self.changes, ConsentChange(at, False, version)))
+        return self._record(at, share=False, policy_version=version)
+
+    def _record(
+        self, at: datetime, *, share: bool, policy_version: int
+    ) -> ConsentHistory:
+        # A clock that went back must not date a decision before an earlier one.
+        if self.changes:
+            at = max(at, self.changes[-1].at)
+        return ConsentHistory((*self.changes, ConsentChange(at, share, policy_version)))
 
     @property
     def latest(self) -> ConsentChange | None:

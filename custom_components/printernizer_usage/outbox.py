@@ -1,17 +1,27 @@
 """When anything is sent: a pure state machine over weekly and deletion rows.
 
-Weekly rows hold the exact bytes of one week's payload; they are created only
-for weeks the consent rule allows, sent only while the user still shares, at
-most one request per rolling hour, and never again after a success. Deletion
-requests have their own faster schedule and are never dropped automatically.
+Weekly rows hold the exact bytes of one week's payload. A week is queued only
+after it has ended, only if the consent rule allows it, only while the user
+shares and an endpoint is set, and only once; it is sent only while all of
+that still holds, at most one request per rolling hour, and never again after
+a success. Opting out, replacing the id, requesting deletion and deleting
+local data discard every unsent row and move a floor below which no week is
+ever built again. Deletion requests, one per id and endpoint it submitted to,
+have their own faster schedule and are never dropped until acknowledged.
+
+A row a crash left in flight is sent again with the same Idempotency-Key: a
+server that knows the key drops the repeat; one that ignores it (as the
+documented server does) may then hold that week twice, which the alternative,
+never retrying, would trade for losing the week.
+
 Accepting a newer policy changes no row: a week's fields were fixed by the
-consent in force at its start. Every function here returns a new Outbox;
-persisting it is the store's job.
+consent in force at its start. Every function returns a new Outbox; keeping
+it is the store's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -21,13 +31,16 @@ import random
 from typing import Final
 
 from .consent import ConsentHistory, week_is_eligible
-from .payload import WEEK, day_stamp, week_bounds
+from .payload import WEEK, day_stamp, week_bounds, week_start
 
 WEEKLY_REQUEST_SPACING: Final = timedelta(hours=1)
 FIRST_BACKOFF: Final = timedelta(hours=1)
 MAX_BACKOFF: Final = timedelta(hours=24)
 BACKOFF_JITTER: Final = 0.10
 MIN_RATE_LIMIT_WAIT: Final = timedelta(hours=1)
+# No pending weekly row waits longer than this once scheduled (send offset,
+# back-off, Retry-After); a later due time means the clock had run ahead.
+MAX_WEEKLY_WAIT: Final = timedelta(hours=24)
 EXPIRY: Final = timedelta(weeks=12)
 DELETION_BACKOFF: Final = (
     timedelta(minutes=1),
@@ -81,28 +94,32 @@ _REJECTIONS: Final = frozenset(
         AttemptResult.CLIENT_ERROR,
     }
 )
+_CLIENT_ERRORS: Final = {
+    401: AttemptResult.UNAUTHORIZED,
+    403: AttemptResult.FORBIDDEN,
+    404: AttemptResult.NOT_FOUND,
+    422: AttemptResult.INVALID_PAYLOAD,
+}
 
 
 def classify_response(status: int, body: bytes) -> AttemptResult:
-    """Classify an HTTP answer of the collection server."""
+    """Classify an HTTP answer of the collection server.
+
+    Any 2xx means the server stored the submission, whatever its body. A 4xx
+    whose body is not JSON did not come from the collection server (a proxy
+    page, say), so it is retried rather than taken as a verdict.
+    """
     if 200 <= status < 300:
-        try:
-            json.loads(body)
-        except ValueError:
-            return AttemptResult.NON_JSON_BODY
         return AttemptResult.ACCEPTED
-    known = {
-        401: AttemptResult.UNAUTHORIZED,
-        403: AttemptResult.FORBIDDEN,
-        404: AttemptResult.NOT_FOUND,
-        422: AttemptResult.INVALID_PAYLOAD,
-        429: AttemptResult.RATE_LIMITED,
-    }
-    if status in known:
-        return known[status]
-    if 400 <= status < 500:
-        return AttemptResult.CLIENT_ERROR
-    return AttemptResult.SERVER_ERROR
+    if status == 429:
+        return AttemptResult.RATE_LIMITED
+    if not 400 <= status < 500:
+        return AttemptResult.SERVER_ERROR
+    try:
+        json.loads(body)
+    except ValueError:
+        return AttemptResult.NON_JSON_BODY
+    return _CLIENT_ERRORS.get(status, AttemptResult.CLIENT_ERROR)
 
 
 def idempotency_key(installation_id: str, period_start: date) -> str:
@@ -122,8 +139,8 @@ class WeeklyRow:
     status: WeeklyStatus = WeeklyStatus.PENDING
     attempts: int = 0
     last_result: AttemptResult | None = None
-    # The collection server it was sent to, so a deletion request finds it.
-    endpoint: str | None = None
+    # Every endpoint it was sent to (tried at least), so deletion goes there too.
+    endpoints: tuple[str, ...] = ()
 
     @property
     def idempotency_key(self) -> str:
@@ -133,7 +150,7 @@ class WeeklyRow:
 
 @dataclass(frozen=True, slots=True)
 class DeletionRow:
-    """A request to delete everything one installation id ever submitted."""
+    """A request to delete what one installation id submitted to one endpoint."""
 
     installation_id: str
     endpoint: str
@@ -145,11 +162,13 @@ class DeletionRow:
 
 @dataclass(frozen=True, slots=True)
 class Outbox:
-    """All rows, and when the last weekly request went out."""
+    """All rows, when the last weekly request went out, and the building floor."""
 
     weekly: tuple[WeeklyRow, ...] = ()
     deletions: tuple[DeletionRow, ...] = ()
     last_weekly_request_at: datetime | None = None
+    # No week starting before this Monday is ever built (again).
+    build_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +185,10 @@ class DeletionDue:
     row: DeletionRow
 
 
+_UNSENT: Final = (WeeklyStatus.PENDING, WeeklyStatus.IN_FLIGHT)
+_WAITING: Final = (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
+
+
 def _with_weekly(
     outbox: Outbox, period_start: date, update: Callable[[WeeklyRow], WeeklyRow]
 ) -> Outbox:
@@ -179,62 +202,71 @@ def _with_weekly(
 
 
 def _with_deletion(
-    outbox: Outbox, installation_id: str, update: Callable[[DeletionRow], DeletionRow]
+    outbox: Outbox,
+    installation_id: str,
+    endpoint: str,
+    update: Callable[[DeletionRow], DeletionRow],
 ) -> Outbox:
     return replace(
         outbox,
         deletions=tuple(
-            update(row) if row.installation_id == installation_id else row
+            update(row)
+            if (row.installation_id, row.endpoint) == (installation_id, endpoint)
+            else row
             for row in outbox.deletions
         ),
     )
 
 
-def _discard_weekly(outbox: Outbox, installation_ids: set[str] | None) -> Outbox:
-    """Discard unsent weekly rows (of some ids, or all); they are never sent."""
+def _stop_unsent(
+    outbox: Outbox, installation_ids: set[str] | None, now: datetime
+) -> Outbox:
+    """Discard unsent weekly rows (of some ids, or all) and raise the floor.
+
+    Weeks that had ended but were not built yet are covered by the floor:
+    they are never built afterwards.
+    """
+    floor = week_start(now.date())
     return replace(
         outbox,
         weekly=tuple(
             replace(row, status=WeeklyStatus.DISCARDED)
-            if row.status in (WeeklyStatus.PENDING, WeeklyStatus.IN_FLIGHT)
+            if row.status in _UNSENT
             and (installation_ids is None or row.installation_id in installation_ids)
             else row
             for row in outbox.weekly
         ),
+        build_from=floor
+        if outbox.build_from is None
+        else max(outbox.build_from, floor),
     )
+
+
+def _expired(row: WeeklyRow, now: datetime) -> bool:
+    return week_bounds(row.period_start)[1] + EXPIRY <= now
 
 
 # ----- events ---------------------------------------------------------------------
 
 
-def week_closed(
-    outbox: Outbox,
-    period_start: date,
-    installation_id: str,
-    body: bytes,
-    due_at: datetime,
-) -> Outbox:
-    """Queue a closed week's payload; a week gets one row, ever."""
-    if any(row.period_start == period_start for row in outbox.weekly):
-        return outbox
-    row = WeeklyRow(period_start, installation_id, body, due_at)
-    return replace(outbox, weekly=(*outbox.weekly, row))
-
-
 def weeks_to_build(
-    outbox: Outbox, history: ConsentHistory, first_week: date, now: datetime
+    outbox: Outbox, history: ConsentHistory, now: datetime, *, has_endpoint: bool
 ) -> list[date]:
-    """Return the closed weeks, from first_week on, that may be queued now.
+    """Return the closed weeks that may be queued now.
 
-    A week is built only once it has ended, only if the consent rule allows it
-    and the user still shares, and only if it has no row yet (whatever became
-    of it) and has not outlived the expiry.
+    Nothing is queued while the user does not share or no endpoint is set. A
+    week qualifies once it has ended, if the consent rule allows it, if it is
+    not below the floor, has no row yet (whatever became of it) and has not
+    outlived the expiry.
     """
-    if not history.sharing:
+    if not history.sharing or not has_endpoint:
         return []
+    first_consent = next(change.at for change in history.changes if change.share)
+    week = week_start(first_consent.date())
+    if outbox.build_from is not None:
+        week = max(week, outbox.build_from)
     known = {row.period_start for row in outbox.weekly}
     weeks: list[date] = []
-    week = first_week
     while week_bounds(week)[1] <= now:
         if (
             week not in known
@@ -246,53 +278,70 @@ def weeks_to_build(
     return weeks
 
 
-def opted_out(outbox: Outbox) -> Outbox:
-    """Stop at once: every unsent weekly row is discarded."""
-    return _discard_weekly(outbox, None)
-
-
-def id_regenerated(outbox: Outbox, old_id: str) -> Outbox:
-    """Discard unsent rows of the old id: sending them would link old and new."""
-    return _discard_weekly(outbox, {old_id})
-
-
-def deletion_requested(
-    outbox: Outbox, submitted_to: Mapping[str, str], now: datetime
+def week_closed(
+    outbox: Outbox,
+    period_start: date,
+    installation_id: str,
+    body: bytes,
+    due_at: datetime,
 ) -> Outbox:
-    """Queue one deletion request per id that ever submitted, to where it went.
+    """Queue a closed week's payload; a week gets one row, and none below the floor."""
+    if any(row.period_start == period_start for row in outbox.weekly) or (
+        outbox.build_from is not None and period_start < outbox.build_from
+    ):
+        return outbox
+    row = WeeklyRow(period_start, installation_id, body, due_at)
+    return replace(outbox, weekly=(*outbox.weekly, row))
 
-    Unsent weekly rows of those ids are discarded; an id that already has a
+
+def opted_out(outbox: Outbox, now: datetime) -> Outbox:
+    """Stop at once: every unsent weekly row is discarded, no older week is built."""
+    return _stop_unsent(outbox, None, now)
+
+
+def id_regenerated(outbox: Outbox, old_id: str, now: datetime) -> Outbox:
+    """Discard unsent rows of the old id: sending them would link old and new."""
+    return _stop_unsent(outbox, {old_id}, now)
+
+
+def deletion_requested(outbox: Outbox, now: datetime) -> Outbox:
+    """Queue a deletion request for every id and endpoint a week was sent to.
+
+    A week counts as sent to an endpoint once a request for it was made there,
+    whatever came back. Every unsent weekly row is discarded too (the next
+    submissions start afresh, under a new id); a pair that already has a
     request waiting keeps it.
     """
+    targets = {
+        (row.installation_id, endpoint)
+        for row in outbox.weekly
+        for endpoint in row.endpoints
+    }
     waiting = {
-        row.installation_id
+        (row.installation_id, row.endpoint)
         for row in outbox.deletions
-        if row.status is not DeletionStatus.ACKNOWLEDGED
+        if row.status in _WAITING
     }
     added = tuple(
         DeletionRow(installation_id, endpoint, due_at=now)
-        for installation_id, endpoint in submitted_to.items()
-        if installation_id not in waiting
+        for installation_id, endpoint in sorted(targets - waiting)
     )
-    outbox = _discard_weekly(outbox, set(submitted_to))
+    outbox = _stop_unsent(outbox, None, now)
     return replace(outbox, deletions=(*outbox.deletions, *added))
 
 
-def locally_deleted(outbox: Outbox) -> Outbox:
+def locally_deleted(outbox: Outbox, now: datetime) -> Outbox:
     """Forget every weekly row; keep deletion requests until acknowledged."""
+    outbox = _stop_unsent(outbox, None, now)
     return replace(
         outbox,
         weekly=(),
-        deletions=tuple(
-            row
-            for row in outbox.deletions
-            if row.status is not DeletionStatus.ACKNOWLEDGED
-        ),
+        deletions=tuple(row for row in outbox.deletions if row.status in _WAITING),
     )
 
 
 def restarted(outbox: Outbox, now: datetime) -> Outbox:
-    """Rows a crash left in flight are retried at once, with the same key."""
+    """Rows a crash left in flight are tried again at once, with the same key."""
     return replace(
         outbox,
         weekly=tuple(
@@ -321,73 +370,114 @@ def endpoint_changed(outbox: Outbox, now: datetime) -> Outbox:
     )
 
 
-def expire(outbox: Outbox, now: datetime) -> Outbox:
-    """Weekly rows still unsent twelve weeks after their week are given up."""
+def reconcile(outbox: Outbox, now: datetime) -> Outbox:
+    """Bring the rows in line with the clock before scheduling.
+
+    Weekly rows unsent twelve weeks after their week expire. Times a clock
+    that ran ahead left in the future are pulled back to the longest wait
+    they could have had, so a corrected clock does not stall sending.
+    """
+    last = outbox.last_weekly_request_at
     return replace(
         outbox,
         weekly=tuple(
             replace(row, status=WeeklyStatus.EXPIRED)
-            if row.status is WeeklyStatus.PENDING
-            and week_bounds(row.period_start)[1] + EXPIRY <= now
+            if row.status is WeeklyStatus.PENDING and _expired(row, now)
+            else replace(row, due_at=now + MAX_WEEKLY_WAIT)
+            if row.status is WeeklyStatus.PENDING and row.due_at > now + MAX_WEEKLY_WAIT
             else row
             for row in outbox.weekly
         ),
+        deletions=tuple(
+            replace(row, due_at=now + DELETION_BACKOFF[-1])
+            if row.status is DeletionStatus.PENDING
+            and row.due_at > now + DELETION_BACKOFF[-1]
+            else row
+            for row in outbox.deletions
+        ),
+        last_weekly_request_at=None if last is None else min(last, now),
+    )
+
+
+def forget_acknowledged(outbox: Outbox) -> Outbox:
+    """Drop acknowledged deletion requests, once their outcome was reported."""
+    return replace(
+        outbox,
+        deletions=tuple(row for row in outbox.deletions if row.status in _WAITING),
     )
 
 
 # ----- sending --------------------------------------------------------------------
 
 
-def _weekly_allowed_at(outbox: Outbox, row: WeeklyRow) -> datetime:
-    """Return when a row may go: when due, and an hour after the last request."""
+def _weekly_ready_at(outbox: Outbox, row: WeeklyRow) -> datetime:
+    """Return when a row may go: due, its week over, an hour after the last request."""
+    ready = max(row.due_at, week_bounds(row.period_start)[1])
     last = outbox.last_weekly_request_at
-    if last is None:
-        return row.due_at
-    return max(row.due_at, last + WEEKLY_REQUEST_SPACING)
+    return ready if last is None else max(ready, last + WEEKLY_REQUEST_SPACING)
+
+
+def _sendable_weeks(
+    outbox: Outbox, history: ConsentHistory, now: datetime, has_endpoint: bool
+) -> list[WeeklyRow]:
+    """Return pending rows that may still go, oldest week first."""
+    if not history.sharing or not has_endpoint:
+        return []
+    return sorted(
+        (
+            row
+            for row in outbox.weekly
+            if row.status is WeeklyStatus.PENDING
+            and not _expired(row, now)
+            and week_is_eligible(history, row.period_start)
+        ),
+        key=lambda row: row.period_start,
+    )
 
 
 def next_due(
-    outbox: Outbox, history: ConsentHistory, now: datetime
+    outbox: Outbox, history: ConsentHistory, now: datetime, *, has_endpoint: bool
 ) -> WeeklyDue | DeletionDue | None:
     """Return what may be sent now: deletion requests first, then one week.
 
-    A weekly row is offered only while the user shares and its week is still
-    allowed by the consent rule; this is checked again before every request.
+    A weekly row is offered only while the user shares, an endpoint is set and
+    its week is still allowed by the consent rule, so that is checked again
+    before every request.
     """
     for deletion in outbox.deletions:
         if deletion.status is DeletionStatus.PENDING and deletion.due_at <= now:
             return DeletionDue(deletion)
-    if not history.sharing:
-        return None
-    for row in sorted(outbox.weekly, key=lambda row: row.period_start):
-        if (
-            row.status is WeeklyStatus.PENDING
-            and _weekly_allowed_at(outbox, row) <= now
-            and week_bounds(row.period_start)[1] + EXPIRY > now
-            and week_is_eligible(history, row.period_start)
-        ):
+    for row in _sendable_weeks(outbox, history, now, has_endpoint):
+        if _weekly_ready_at(outbox, row) <= now:
             return WeeklyDue(row)
     return None
 
 
-def next_wakeup(outbox: Outbox, history: ConsentHistory) -> datetime | None:
+def next_wakeup(
+    outbox: Outbox, history: ConsentHistory, now: datetime, *, has_endpoint: bool
+) -> datetime | None:
     """Return when something next becomes due (for the one timer), if ever."""
     times = [
         row.due_at for row in outbox.deletions if row.status is DeletionStatus.PENDING
     ]
-    if history.sharing:
-        times += [
-            _weekly_allowed_at(outbox, row)
-            for row in outbox.weekly
-            if row.status is WeeklyStatus.PENDING
-        ]
+    times += [
+        _weekly_ready_at(outbox, row)
+        for row in _sendable_weeks(outbox, history, now, has_endpoint)
+    ]
     return min(times, default=None)
 
 
 def weekly_started(
     outbox: Outbox, period_start: date, endpoint: str, now: datetime
 ) -> Outbox:
-    """Mark a week as being sent (so a crash leaves evidence) and count the request."""
+    """Mark a pending week as being sent (so a crash leaves evidence).
+
+    Only a pending row can start; anything else is returned unchanged, so a
+    row discarded or sent meanwhile can never be revived.
+    """
+    rows = [row for row in outbox.weekly if row.period_start == period_start]
+    if not rows or rows[0].status is not WeeklyStatus.PENDING:
+        return outbox
     outbox = _with_weekly(
         outbox,
         period_start,
@@ -395,7 +485,9 @@ def weekly_started(
             row,
             status=WeeklyStatus.IN_FLIGHT,
             attempts=row.attempts + 1,
-            endpoint=endpoint,
+            endpoints=row.endpoints
+            if endpoint in row.endpoints
+            else (*row.endpoints, endpoint),
         ),
     )
     return replace(outbox, last_weekly_request_at=now)
@@ -414,16 +506,17 @@ def weekly_finished(
 
     def update(row: WeeklyRow) -> WeeklyRow:
         if row.status is not WeeklyStatus.IN_FLIGHT:
-            return row  # discarded by an opt-out while the request ran
+            return row  # discarded while the request ran: it stays discarded
         if result is AttemptResult.ACCEPTED:
             status, due_at = WeeklyStatus.SENT, row.due_at
         elif result in _REJECTIONS:
             status, due_at = WeeklyStatus.REJECTED, row.due_at
         elif result is AttemptResult.RATE_LIMITED:
             wait = max(MIN_RATE_LIMIT_WAIT, retry_after or timedelta(0))
-            status, due_at = WeeklyStatus.PENDING, now + wait
+            status, due_at = WeeklyStatus.PENDING, now + min(wait, MAX_WEEKLY_WAIT)
         else:
-            backoff = min(FIRST_BACKOFF * 2 ** (row.attempts - 1), MAX_BACKOFF)
+            doublings = min(row.attempts - 1, 5)  # 1 h ... 32 h, capped at 24 h
+            backoff = min(FIRST_BACKOFF * 2**doublings, MAX_BACKOFF)
             jitter = rng.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
             status, due_at = WeeklyStatus.PENDING, now + backoff * jitter
         return replace(row, status=status, due_at=due_at, last_result=result)
@@ -431,32 +524,72 @@ def weekly_finished(
     return _with_weekly(outbox, period_start, update)
 
 
-def deletion_started(outbox: Outbox, installation_id: str) -> Outbox:
-    """Mark a deletion request as being sent."""
+def deletion_started(outbox: Outbox, installation_id: str, endpoint: str) -> Outbox:
+    """Mark a pending deletion request as being sent; nothing else can start."""
     return _with_deletion(
         outbox,
         installation_id,
-        lambda row: replace(
-            row, status=DeletionStatus.IN_FLIGHT, attempts=row.attempts + 1
+        endpoint,
+        lambda row: (
+            replace(row, status=DeletionStatus.IN_FLIGHT, attempts=row.attempts + 1)
+            if row.status is DeletionStatus.PENDING
+            else row
         ),
     )
 
 
 def deletion_finished(
-    outbox: Outbox, installation_id: str, result: AttemptResult, now: datetime
+    outbox: Outbox,
+    installation_id: str,
+    endpoint: str,
+    result: AttemptResult,
+    now: datetime,
 ) -> Outbox:
     """Record a deletion attempt: acknowledged on 2xx or 404, else retried.
 
-    A refused key (401/403) keeps the request too: the user is told, and a
-    change of the endpoint settings retries it at once.
+    On acknowledgement, the local copies of what that id sent there are
+    forgotten too (a week also sent elsewhere waits for that request). A
+    refused key (401/403) keeps the request: the user is told, and a change of
+    the endpoint settings retries it at once.
     """
-
-    def update(row: DeletionRow) -> DeletionRow:
-        if result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
-            return replace(row, status=DeletionStatus.ACKNOWLEDGED, last_result=result)
-        step = DELETION_BACKOFF[min(row.attempts, len(DELETION_BACKOFF)) - 1]
-        return replace(
-            row, status=DeletionStatus.PENDING, due_at=now + step, last_result=result
+    rows = [
+        row
+        for row in outbox.deletions
+        if (row.installation_id, row.endpoint) == (installation_id, endpoint)
+        and row.status is DeletionStatus.IN_FLIGHT
+    ]
+    if not rows:
+        return outbox
+    if result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
+        outbox = replace(
+            outbox,
+            weekly=tuple(
+                kept
+                for row in outbox.weekly
+                if (kept := _without_endpoint(row, installation_id, endpoint))
+            ),
         )
+        status, due_at = DeletionStatus.ACKNOWLEDGED, now
+    else:
+        step = DELETION_BACKOFF[min(rows[0].attempts, len(DELETION_BACKOFF)) - 1]
+        status, due_at = DeletionStatus.PENDING, now + step
+    return _with_deletion(
+        outbox,
+        installation_id,
+        endpoint,
+        lambda row: (
+            replace(row, status=status, due_at=due_at, last_result=result)
+            if row.status is DeletionStatus.IN_FLIGHT
+            else row
+        ),
+    )
 
-    return _with_deletion(outbox, installation_id, update)
+
+def _without_endpoint(
+    row: WeeklyRow, installation_id: str, endpoint: str
+) -> WeeklyRow | None:
+    """Forget that a row went to an endpoint; drop it once it went nowhere else."""
+    if row.installation_id != installation_id or endpoint not in row.endpoints:
+        return row
+    rest = tuple(other for other in row.endpoints if other != endpoint)
+    return replace(row, endpoints=rest) if rest else None

@@ -42,7 +42,7 @@ def week_start(day: date) -> date:
 
 def day_stamp(day: date) -> str:
     """Return a UTC day boundary as the payload writes time stamps."""
-    return f"{day.isoformat()}T00:00:00Z"
+    return f"{day:%Y-%m-%d}T00:00:00Z"
 
 
 def week_bounds(start: date) -> tuple[datetime, datetime]:
@@ -53,14 +53,22 @@ def week_bounds(start: date) -> tuple[datetime, datetime]:
 
 @cache
 def _zone_countries() -> dict[str, str]:
-    """Read the tz database's zone.tab: one ISO 3166 country per zone."""
-    table = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
+    """Map every zone name, old aliases included, to its one ISO 3166 country.
+
+    zone.tab of the tz database gives one country per zone; the links in
+    tzdata.zi lead old names (Europe/Kiev, US/Eastern, GB) to those zones.
+    """
+    zoneinfo = resources.files("tzdata").joinpath("zoneinfo")
     countries: dict[str, str] = {}
-    for line in table.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        code, _, zone, *_ = line.split("\t")
-        countries[zone] = code
+    for line in zoneinfo.joinpath("zone.tab").read_text().splitlines():
+        if line and not line.startswith("#"):
+            code, _, zone, *_ = line.split("\t")
+            countries[zone] = code
+    for line in zoneinfo.joinpath("tzdata.zi").read_text().splitlines():
+        if line.startswith("L "):
+            _, target, alias = line.split()
+            if target in countries and alias not in countries:
+                countries[alias] = countries[target]
     return countries
 
 
@@ -68,7 +76,7 @@ def country_code(time_zone: str) -> str:
     """Return the country of Home Assistant's time zone, or XX when it has none.
 
     Zones such as UTC or Etc/GMT+1 belong to no country. Never an IP lookup.
-    Reads a file on first use: call it off the event loop.
+    Reads files on first use: call it off the event loop.
     """
     code = _zone_countries().get(time_zone, UNKNOWN_COUNTRY)
     return code if len(code) == 2 and code.isalpha() and code.isupper() else "XX"
@@ -246,6 +254,9 @@ def build_payload(
     fields: tuple[PayloadField, ...] = PAYLOAD_FIELDS,
 ) -> dict[str, Any]:
     """Return the payload for one week with the fields the user consented to."""
+    if source.week_start.weekday() != 0:
+        msg = "a period is a UTC week starting on a Monday"
+        raise ValueError(msg)
     payload: dict[str, Any] = {}
     for field in fields:
         if field.since_policy > consented_policy:

@@ -8,8 +8,11 @@ from .const import DeploymentMode, PlatformFamily, PrinterType
 
 UNKNOWN_VERSION = "unknown"
 
-# A release number such as 2.42.0 or 2.42.0-beta.1; anything else may be free text.
-_APP_VERSION = re.compile(r"\d{1,4}(\.\d{1,4}){1,3}([-+.][0-9A-Za-z]{1,12}){0,2}")
+# A release number such as 2.42.0, 2.42.0-beta.1 or 2.42.0rc2; anything else,
+# a build note with a name in it say, may be free text.
+_APP_VERSION = re.compile(
+    r"\d{1,4}(\.\d{1,4}){1,3}([-.]?(a|b|rc|alpha|beta|dev|post)\.?\d{0,4})?"
+)
 _PYTHON_VERSION = re.compile(r"(\d{1,2})\.(\d{1,3})\.(\d{1,3})")
 
 _PRINTER_TYPES = {

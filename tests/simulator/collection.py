@@ -38,30 +38,62 @@ _REQUIRED_STRINGS = (
     "deployment_mode",
     "country_code",
 )
-_COUNTS = {
-    "printer_fleet": ("printer_count",),
-    "usage_stats": ("job_count", "file_count", "upload_count", "uptime_hours"),
-}
 SUBMISSIONS_PER_HOUR = 10
 
 
-def _error(kind: str, loc: list[str | int], msg: str, value: Any) -> dict[str, Any]:
+_TRUE = {"true", "t", "yes", "y", "on", "1"}
+_FALSE = {"false", "f", "no", "n", "off", "0"}
+
+type Errors = list[dict[str, Any]]
+type Loc = list[str | int]
+
+
+def _error(kind: str, loc: Loc, msg: str, value: Any) -> dict[str, Any]:
     return {"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}
 
 
-def _check_int(errors: list[dict[str, Any]], loc: list[str | int], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        errors.append(_error("int_type", loc, "Input should be a valid integer", value))
-    elif isinstance(value, float) and not value.is_integer():
-        errors.append(
-            _error(
-                "int_from_float",
-                loc,
-                "Input should be a valid integer, got a number with a fractional part",
-                value,
-            )
+def _int_error(loc: Loc, value: Any) -> dict[str, Any] | None:
+    """Check a value as pydantic's lax int does: 23, 23.0 and "23" pass."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return _error("int_type", loc, "Input should be a valid integer", value)
+    if isinstance(value, str):
+        if value.strip().lstrip("-").isdigit():
+            return None
+        return _error(
+            "int_parsing",
+            loc,
+            "Input should be a valid integer, unable to parse string as an integer",
+            value,
         )
-    elif value < 0:
+    if isinstance(value, float) and not value.is_integer():
+        return _error(
+            "int_from_float",
+            loc,
+            "Input should be a valid integer, got a number with a fractional part",
+            value,
+        )
+    return None
+
+
+def _bool_error(loc: Loc, value: Any) -> dict[str, Any] | None:
+    """Check a value as pydantic's lax bool does: true, 1 and "yes" pass."""
+    if isinstance(value, bool) or value in (0, 1):
+        return None
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return None
+    return _error(
+        "bool_parsing",
+        loc,
+        "Input should be a valid boolean, unable to interpret input",
+        value,
+    )
+
+
+def _check_count(errors: Errors, loc: Loc, value: Any) -> None:
+    """Check a count: an integer (lax) of at least 0."""
+    if (problem := _int_error(loc, value)) is not None:
+        errors.append(problem)
+    elif int(value) < 0:
         errors.append(
             _error(
                 "greater_than_equal",
@@ -72,9 +104,8 @@ def _check_int(errors: list[dict[str, Any]], loc: list[str | int], value: Any) -
         )
 
 
-def _check_datetime(
-    errors: list[dict[str, Any]], loc: list[str | int], value: Any
-) -> None:
+def _check_datetime(errors: Errors, loc: Loc, value: Any) -> None:
+    """Check a full date-time; a bare date is refused, as by the real server."""
     if not isinstance(value, str) or not _DATETIME.fullmatch(value):
         errors.append(
             _error("datetime_parsing", loc, "Input should be a valid datetime", value)
@@ -82,11 +113,10 @@ def _check_datetime(
 
 
 def _check_mapping(
-    errors: list[dict[str, Any]],
-    loc: list[str | int],
+    errors: Errors,
+    loc: Loc,
     value: Any,
-    valid: Callable[[Any], bool],
-    kind: str,
+    item_error: Callable[[Loc, Any], dict[str, Any] | None],
 ) -> None:
     if not isinstance(value, dict):
         errors.append(
@@ -94,17 +124,16 @@ def _check_mapping(
         )
         return
     for key, item in value.items():
-        if not valid(item):
-            errors.append(
-                _error(kind, [*loc, key], f"Input should be a valid {kind}", item)
-            )
+        if (problem := item_error([*loc, key], item)) is not None:
+            errors.append(problem)
 
 
-def validate_submission(body: Any) -> list[dict[str, Any]]:
-    """Return the validation errors the real server reports; empty when valid."""
+def validate_submission(body: Any) -> Errors:
+    """Return every validation error the real server reports; empty when valid."""
     if not isinstance(body, dict):
         return [_error("model_attributes_type", [], "Input should be an object", body)]
-    errors: list[dict[str, Any]] = []
+    errors: Errors = []
+    sections: dict[str, dict[str, Any]] = {}
     for name in _REQUIRED_OBJECTS:
         if name not in body:
             errors.append(_error("missing", [name], "Field required", body))
@@ -117,21 +146,26 @@ def validate_submission(body: Any) -> list[dict[str, Any]]:
                     body[name],
                 )
             )
-    if errors:
-        return errors
-    _validate_installation(errors, body["installation"])
-    _validate_period(errors, body["period"])
-    _validate_counts_and_maps(errors, body)
+        else:
+            sections[name] = body[name]
+    validators = {
+        "installation": _validate_installation,
+        "period": _validate_period,
+        "printer_fleet": _validate_fleet,
+        "usage_stats": _validate_usage,
+    }
+    for name, section in sections.items():
+        validators[name](errors, section)
+    if body.get("error_summary") is not None:
+        _check_mapping(errors, ["error_summary"], body["error_summary"], _int_error)
     if body.get("submission_timestamp") is not None:
         _check_datetime(errors, ["submission_timestamp"], body["submission_timestamp"])
     return errors
 
 
-def _validate_installation(
-    errors: list[dict[str, Any]], installation: dict[str, Any]
-) -> None:
+def _validate_installation(errors: Errors, installation: dict[str, Any]) -> None:
     for name in _REQUIRED_STRINGS:
-        loc: list[str | int] = ["installation", name]
+        loc: Loc = ["installation", name]
         if name not in installation:
             errors.append(_error("missing", loc, "Field required", installation))
         elif not isinstance(installation[name], str):
@@ -159,28 +193,19 @@ def _validate_installation(
         )
 
 
-def _validate_period(errors: list[dict[str, Any]], period: dict[str, Any]) -> None:
+def _validate_period(errors: Errors, period: dict[str, Any]) -> None:
     for name in ("start", "end"):
         if name not in period:
             errors.append(_error("missing", ["period", name], "Field required", period))
         else:
             _check_datetime(errors, ["period", name], period[name])
     if "duration_days" in period:
-        _check_int(errors, ["period", "duration_days"], period["duration_days"])
+        _check_count(errors, ["period", "duration_days"], period["duration_days"])
 
 
-def _is_int(item: Any) -> bool:
-    return isinstance(item, int) and not isinstance(item, bool)
-
-
-def _validate_counts_and_maps(
-    errors: list[dict[str, Any]], body: dict[str, Any]
-) -> None:
-    for section, names in _COUNTS.items():
-        for name in names:
-            if name in body[section]:
-                _check_int(errors, [section, name], body[section][name])
-    fleet = body["printer_fleet"]
+def _validate_fleet(errors: Errors, fleet: dict[str, Any]) -> None:
+    if "printer_count" in fleet:
+        _check_count(errors, ["printer_fleet", "printer_count"], fleet["printer_count"])
     types = fleet.get("printer_types", [])
     if not (isinstance(types, list) and all(isinstance(item, str) for item in types)):
         errors.append(
@@ -191,20 +216,26 @@ def _validate_counts_and_maps(
                 types,
             )
         )
-    maps: list[tuple[list[str | int], dict[str, Any], Callable[[Any], bool], str]] = [
-        (["printer_fleet", "printer_type_counts"], fleet, _is_int, "integer"),
-        (
+    if fleet.get("printer_type_counts") is not None:
+        _check_mapping(
+            errors,
+            ["printer_fleet", "printer_type_counts"],
+            fleet["printer_type_counts"],
+            _int_error,
+        )
+
+
+def _validate_usage(errors: Errors, usage: dict[str, Any]) -> None:
+    for name in ("job_count", "file_count", "upload_count", "uptime_hours"):
+        if name in usage:
+            _check_count(errors, ["usage_stats", name], usage[name])
+    if usage.get("feature_usage") is not None:
+        _check_mapping(
+            errors,
             ["usage_stats", "feature_usage"],
-            body["usage_stats"],
-            lambda item: isinstance(item, bool),
-            "boolean",
-        ),
-        (["error_summary"], body, _is_int, "integer"),
-    ]
-    for loc, parent, valid, kind in maps:
-        key = str(loc[-1])
-        if parent.get(key) is not None:
-            _check_mapping(errors, loc, parent[key], valid, kind)
+            usage["feature_usage"],
+            _bool_error,
+        )
 
 
 @dataclass
@@ -237,6 +268,8 @@ class CollectionSimulator(LoopbackServer):
         self.api_key = api_key
         self.clock = clock
         self.submissions: list[Submission] = []
+        # Accepted submissions per (installation, clock hour); deletions keep them.
+        self.hourly_counts: dict[tuple[str, datetime], int] = {}
         self.deletions: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path)
 
@@ -314,16 +347,12 @@ class CollectionSimulator(LoopbackServer):
         now = self.clock()
         hour = now.replace(minute=0, second=0, microsecond=0)
         with self.lock:
-            this_hour = [
-                s
-                for s in self.submissions
-                if s.installation_id == installation_id
-                and s.received_at.replace(minute=0, second=0, microsecond=0) == hour
-            ]
-            if len(this_hour) >= SUBMISSIONS_PER_HOUR:
+            count = self.hourly_counts.get((installation_id, hour), 0)
+            if count >= SUBMISSIONS_PER_HOUR:
                 return web.json_response(
                     {"detail": "Rate limit exceeded. Try again later."}, status=429
                 )
+            self.hourly_counts[installation_id, hour] = count + 1
             submission_id = (
                 max((s.submission_id for s in self.submissions), default=0) + 1
             )
