@@ -9,7 +9,6 @@ from pathlib import Path
 import sqlite3
 import threading
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_URL, EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
@@ -240,9 +239,7 @@ async def test_store_that_cannot_open_retries(
 
 
 async def test_store_write_failure_fails_the_update(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
+    hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """When the store cannot be written, entities become unavailable, not wrong."""
     worker = init_integration.runtime_data.store

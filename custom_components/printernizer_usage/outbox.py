@@ -242,8 +242,9 @@ def _stop_unsent(
     )
 
 
-def _expired(row: WeeklyRow, now: datetime) -> bool:
-    return week_bounds(row.period_start)[1] + EXPIRY <= now
+def _expired(week: date, now: datetime) -> bool:
+    """Tell whether a week ended more than the expiry ago; it is never sent then."""
+    return week_bounds(week)[1] + EXPIRY <= now
 
 
 # ----- events ---------------------------------------------------------------------
@@ -270,7 +271,7 @@ def weeks_to_build(
     while week_bounds(week)[1] <= now:
         if (
             week not in known
-            and week_bounds(week)[1] + EXPIRY > now
+            and not _expired(week, now)
             and week_is_eligible(history, week)
         ):
             weeks.append(week)
@@ -382,7 +383,7 @@ def reconcile(outbox: Outbox, now: datetime) -> Outbox:
         outbox,
         weekly=tuple(
             replace(row, status=WeeklyStatus.EXPIRED)
-            if row.status is WeeklyStatus.PENDING and _expired(row, now)
+            if row.status is WeeklyStatus.PENDING and _expired(row.period_start, now)
             else replace(row, due_at=now + MAX_WEEKLY_WAIT)
             if row.status is WeeklyStatus.PENDING and row.due_at > now + MAX_WEEKLY_WAIT
             else row
@@ -428,7 +429,7 @@ def _sendable_weeks(
             row
             for row in outbox.weekly
             if row.status is WeeklyStatus.PENDING
-            and not _expired(row, now)
+            and not _expired(row.period_start, now)
             and week_is_eligible(history, row.period_start)
         ),
         key=lambda row: row.period_start,
