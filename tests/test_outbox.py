@@ -451,3 +451,19 @@ def test_endpoint_change_leaves_other_rows() -> None:
     outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
     outbox = deletion_started(outbox, OLD_ID, SERVER)
     assert endpoint_changed(outbox, at(18)) == outbox
+
+
+def test_a_forgotten_week_is_never_built_again() -> None:
+    """A clock that went back at the deletion request cannot reopen a sent week.
+
+    Acknowledging the deletion forgets the week's row; the floor must still
+    sit above it, or the week would be built and sent again under a new id.
+    """
+    outbox = sent(queued(W2), W2, SERVER, at(16, 1))
+    outbox = deletion_requested(outbox, at(15))  # the clock is a day behind
+    assert outbox.build_from == W3
+    outbox = deletion_started(outbox, OLD_ID, SERVER)
+    outbox = deletion_finished(outbox, OLD_ID, SERVER, AttemptResult.ACCEPTED, at(16))
+    assert outbox.weekly == ()
+    later = at(24)
+    assert weeks_to_build(outbox, CONSENTED, later, has_endpoint=True) == [W3]

@@ -224,9 +224,13 @@ def _stop_unsent(
     """Discard unsent weekly rows (of some ids, or all) and raise the floor.
 
     Weeks that had ended but were not built yet are covered by the floor:
-    they are never built afterwards.
+    they are never built afterwards. The floor also clears every week that
+    has a row, so a clock that went back cannot lower it below a week that
+    was sent (and whose row a deletion may later forget).
     """
-    floor = week_start(now.date())
+    floor = max(
+        [week_start(now.date())] + [row.period_start + WEEK for row in outbox.weekly]
+    )
     return replace(
         outbox,
         weekly=tuple(
