@@ -29,8 +29,6 @@ from custom_components.printernizer_usage.const import (
     PrinterType,
 )
 from custom_components.printernizer_usage.payload import (
-    PayloadSource,
-    build_payload,
     serialise,
 )
 from custom_components.printernizer_usage.store import (
@@ -242,6 +240,10 @@ def test_export_holds_statistics_but_no_salt_or_hashes(
         "feature_flags": [
             {"week_start": "2026-11-23", "flag": "library_enabled", "enabled": True}
         ],
+        "consent_history": [],
+        "weekly_submissions": [],
+        "deletion_requests": [],
+        "submission_log": [],
     }
     text = json.dumps(export)
     salt = store._meta("salt")
@@ -436,16 +438,16 @@ def test_a_payload_from_stored_statistics(store: LocalStatisticsStore) -> None:
         )
     )
     week = date(2026, 11, 23)
-    source = PayloadSource(
-        week_start=week,
-        counts=store.week_counts(week),
-        identity=store.installation_identity(date(2026, 11, 1)),
-        printernizer=store.printernizer_facts(),
-        time_zone="Europe/Berlin",
-        submitted_on=date(2026, 12, 1),
+    identity = store.installation_identity(date(2026, 11, 1))
+    installation_id, body = store.build_week_payload(
+        week, 1, "Europe/Berlin", date(2026, 12, 1)
     )
-    payload = build_payload(source, consented_policy=1)
-    assert validate_submission(json.loads(serialise(payload))) == []
+    assert installation_id == identity.installation_id
+    payload = json.loads(body)
+    assert validate_submission(payload) == []
+    assert body == serialise(payload)
+    assert payload["submission_timestamp"] == "2026-12-01T00:00:00Z"
+    assert payload["installation"]["country_code"] == "DE"
     assert payload["usage_stats"] == {
         "job_count": 4,
         "file_count": 0,

@@ -9,8 +9,9 @@ import sqlite3
 
 import pytest
 
-from custom_components.printernizer_usage import store as store_module
-from custom_components.printernizer_usage.store import LocalStatisticsStore, StoreWorker
+from custom_components.printernizer_usage import store_worker as store_worker_module
+from custom_components.printernizer_usage.store import LocalStatisticsStore
+from custom_components.printernizer_usage.store_worker import StoreWorker
 
 NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
 
@@ -41,7 +42,9 @@ async def test_backup_hold_ends_by_itself(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A backup that never ends does not stop the statistics for good."""
-    monkeypatch.setattr(store_module, "BACKUP_HOLD_LIMIT", timedelta(milliseconds=50))
+    monkeypatch.setattr(
+        store_worker_module, "BACKUP_HOLD_LIMIT", timedelta(milliseconds=50)
+    )
     worker = StoreWorker()
     await worker.async_open(tmp_path / "entry.db", NOW)
     await worker.async_hold_for_backup()

@@ -24,9 +24,9 @@ from .store import (
     SCHEMA_VERSION,
     LocalStatisticsStore,
     StoreSchemaTooNewError,
-    StoreWorker,
     delete_store_files,
 )
+from .store_worker import StoreWorker
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)

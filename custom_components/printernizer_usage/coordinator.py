@@ -16,7 +16,8 @@ from homeassistant.util import dt as dt_util
 from .api import PrinternizerClient, PrinternizerError
 from .collector import Collector, FailedPoll, PollOutcome
 from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, ErrorType
-from .store import LocalStatisticsStore, StatisticsView, StoreWorker, is_corruption
+from .store import LocalStatisticsStore, StatisticsView, is_corruption
+from .store_worker import StoreWorker
 
 type PrinternizerUsageConfigEntry = ConfigEntry[PrinternizerUsageRuntimeData]
 

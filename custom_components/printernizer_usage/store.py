@@ -3,28 +3,25 @@
 Activity is kept as day buckets (UTC day, metric, dimension, count), never as
 events, so the file grows with days and not with printing. Every method of
 `LocalStatisticsStore` blocks; Home Assistant reaches it only through
-`StoreWorker`, which runs it on a thread of its own.
+`store_worker.StoreWorker`, which runs it on a thread of its own.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 import json
-import logging
 from pathlib import Path
 import secrets
 import sqlite3
-import threading
 from typing import Any, Final
 import uuid
 
 from .api import ITEM_KEY_BYTES
 from .collector import CollectorState, FailedPoll, PollOutcome
+from .consent import ConsentChange, ConsentHistory
 from .const import (
     MAX_REMEMBERED_ITEMS,
     ErrorType,
@@ -32,22 +29,32 @@ from .const import (
     Listing,
     Metric,
 )
+from .outbox import (
+    AttemptResult,
+    DeletionRow,
+    DeletionStatus,
+    Outbox,
+    WeeklyRow,
+    WeeklyStatus,
+)
 from .payload import (
     InstallationIdentity,
+    PayloadSource,
     PrinternizerFacts,
     WeekCounts,
+    build_payload,
+    serialise,
     week_start,
 )
 
-_LOGGER = logging.getLogger(__package__)
-
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 EXPORT_VERSION: Final = 1
 _EPOCH: Final = date(1970, 1, 1)
 # How long to wait for another process holding the file before giving up.
 BUSY_TIMEOUT: Final = timedelta(seconds=10)
-# A backup that never reports its end must not stop the statistics for good.
-BACKUP_HOLD_LIMIT: Final = timedelta(minutes=30)
+# Each installation sends its weeks this long after they end, at most; the
+# offset is drawn once, so installations do not all send at midnight.
+MAX_SEND_OFFSET: Final = timedelta(hours=24)
 
 # Each entry holds the statements that migrate user_version N to N + 1.
 _MIGRATIONS: Final = (
@@ -79,6 +86,46 @@ _MIGRATIONS: Final = (
         """CREATE TABLE printer_in_error (
             printer_key BLOB PRIMARY KEY
         ) WITHOUT ROWID""",
+    ),
+    (
+        # Every sharing decision, in the order made (times: ISO 8601, UTC).
+        """CREATE TABLE consent_change (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            share INTEGER NOT NULL CHECK (share IN (0, 1)),
+            policy_version INTEGER NOT NULL
+        )""",
+        # One row per week; body holds the exact bytes sent (or to be sent).
+        """CREATE TABLE weekly_submission (
+            period_start INTEGER PRIMARY KEY,
+            installation_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_result TEXT,
+            endpoints TEXT NOT NULL
+        )""",
+        """CREATE TABLE deletion_request (
+            installation_id TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_result TEXT,
+            PRIMARY KEY (installation_id, endpoint)
+        ) WITHOUT ROWID""",
+        # One row per request; hour: the attempt's time rounded down to the hour.
+        # A row lives as long as the submission or deletion request it is about.
+        """CREATE TABLE submission_log (
+            seq INTEGER PRIMARY KEY,
+            hour TEXT NOT NULL,
+            period_start INTEGER,
+            installation_id TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            result TEXT NOT NULL,
+            http_status INTEGER
+        )""",
     ),
 )
 
@@ -146,6 +193,34 @@ class StatisticsView:
         return sum(self.errors.values())
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedAttempt:
+    """One request to the collection server, as the submission log keeps it.
+
+    A weekly attempt names its week; a deletion request has none.
+    """
+
+    at: datetime
+    installation_id: str
+    endpoint: str
+    result: AttemptResult
+    http_status: int | None
+    period_start: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharingRecord:
+    """What sharing needs back after a restart."""
+
+    history: ConsentHistory
+    outbox: Outbox
+    send_offset: timedelta
+    # The latest time a poll was recorded at: a clock that went back since
+    # must not date a consent before data it would then cover.
+    clock_high_water: datetime | None
+    last_accepted_at: datetime | None
+
+
 class LocalStatisticsStore:
     """The SQLite file of one config entry."""
 
@@ -211,6 +286,10 @@ class LocalStatisticsStore:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def _meta_time(self, key: str) -> datetime | None:
+        value = self._meta(key)
+        return None if value is None else datetime.fromisoformat(value)
+
     def _meta_json(self, key: str) -> Any:
         value = self._meta(key)
         return None if value is None else json.loads(value)
@@ -268,6 +347,11 @@ class LocalStatisticsStore:
             )
             if isinstance(outcome, PollOutcome):
                 self._save_observations(outcome)
+            high_water = self._meta_time("clock_high_water")
+            if high_water is None or outcome.observed_at > high_water:
+                self._db.execute(
+                    _UPSERT_META, ("clock_high_water", outcome.observed_at.isoformat())
+                )
         return self.statistics_view(today)
 
     def _save_observations(self, outcome: PollOutcome) -> None:
@@ -380,6 +464,208 @@ class LocalStatisticsStore:
                 )
         return InstallationIdentity(installation_id, date.fromisoformat(first_seen))
 
+    def build_week_payload(
+        self, week: date, policy_version: int, time_zone: str, today: date
+    ) -> tuple[str, bytes]:
+        """Return the installation id and the exact bytes of one week's payload."""
+        identity = self.installation_identity(today)
+        source = PayloadSource(
+            week_start=week,
+            counts=self.week_counts(week),
+            identity=identity,
+            printernizer=self.printernizer_facts(),
+            time_zone=time_zone,
+            submitted_on=today,
+        )
+        return identity.installation_id, serialise(
+            build_payload(source, policy_version)
+        )
+
+    def load_sharing(self) -> SharingRecord:
+        """Return consent, outbox and schedule; draw the send offset the first time."""
+        with self._transaction():
+            offset = self._meta("send_offset_seconds")
+            if offset is None:
+                offset = str(secrets.randbelow(int(MAX_SEND_OFFSET.total_seconds())))
+                self._db.execute(_UPSERT_META, ("send_offset_seconds", offset))
+        history = ConsentHistory(
+            tuple(
+                ConsentChange(datetime.fromisoformat(at), bool(share), version)
+                for at, share, version in self._db.execute(
+                    "SELECT at, share, policy_version FROM consent_change ORDER BY seq"
+                )
+            )
+        )
+        build_from = self._meta("build_from")
+        outbox = Outbox(
+            weekly=self._weekly_rows(),
+            deletions=self._deletion_rows(),
+            last_weekly_request_at=self._meta_time("last_weekly_request_at"),
+            build_from=None if build_from is None else date.fromisoformat(build_from),
+        )
+        last_accepted = self._db.execute(
+            "SELECT MAX(hour) FROM submission_log "
+            "WHERE period_start IS NOT NULL AND result = ?",
+            (AttemptResult.ACCEPTED,),
+        ).fetchone()[0]
+        return SharingRecord(
+            history=history,
+            outbox=outbox,
+            send_offset=timedelta(seconds=int(offset)),
+            clock_high_water=self._meta_time("clock_high_water"),
+            last_accepted_at=None
+            if last_accepted is None
+            else datetime.fromisoformat(last_accepted),
+        )
+
+    def _weekly_rows(self) -> tuple[WeeklyRow, ...]:
+        rows = self._db.execute(
+            "SELECT period_start, installation_id, body, due_at, status, attempts, "
+            "last_result, endpoints FROM weekly_submission ORDER BY period_start"
+        )
+        return tuple(
+            WeeklyRow(
+                period_start=day_from_number(period_start),
+                installation_id=installation_id,
+                body=bytes(body),
+                due_at=datetime.fromisoformat(due_at),
+                status=WeeklyStatus(status),
+                attempts=attempts,
+                last_result=None if result is None else AttemptResult(result),
+                endpoints=tuple(json.loads(endpoints)),
+            )
+            for (
+                period_start,
+                installation_id,
+                body,
+                due_at,
+                status,
+                attempts,
+                result,
+                endpoints,
+            ) in rows
+        )
+
+    def _deletion_rows(self) -> tuple[DeletionRow, ...]:
+        rows = self._db.execute(
+            "SELECT installation_id, endpoint, due_at, status, attempts, last_result "
+            "FROM deletion_request ORDER BY installation_id, endpoint"
+        )
+        return tuple(
+            DeletionRow(
+                installation_id=installation_id,
+                endpoint=endpoint,
+                due_at=datetime.fromisoformat(due_at),
+                status=DeletionStatus(status),
+                attempts=attempts,
+                last_result=None if result is None else AttemptResult(result),
+            )
+            for installation_id, endpoint, due_at, status, attempts, result in rows
+        )
+
+    def save_sharing(
+        self,
+        history: ConsentHistory,
+        outbox: Outbox,
+        attempt: LoggedAttempt | None = None,
+    ) -> None:
+        """Keep consent and outbox, and log an attempt, in one transaction.
+
+        Consent decisions are only ever added. An id that has a deletion
+        request is never used again: a fresh one is made when next needed.
+        Log rows leave with the submission or deletion request they are about.
+        """
+        with self._transaction():
+            recorded = self._db.execute(
+                "SELECT COUNT(*) FROM consent_change"
+            ).fetchone()[0]
+            self._db.executemany(
+                "INSERT INTO consent_change (at, share, policy_version) "
+                "VALUES (?, ?, ?)",
+                [
+                    (change.at.isoformat(), int(change.share), change.policy_version)
+                    for change in history.changes[recorded:]
+                ],
+            )
+            self._db.execute("DELETE FROM weekly_submission")
+            self._db.executemany(
+                "INSERT INTO weekly_submission VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        day_number(row.period_start),
+                        row.installation_id,
+                        row.body,
+                        row.due_at.isoformat(),
+                        row.status,
+                        row.attempts,
+                        row.last_result,
+                        json.dumps(row.endpoints),
+                    )
+                    for row in outbox.weekly
+                ],
+            )
+            self._db.execute("DELETE FROM deletion_request")
+            self._db.executemany(
+                "INSERT INTO deletion_request VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        row.installation_id,
+                        row.endpoint,
+                        row.due_at.isoformat(),
+                        row.status,
+                        row.attempts,
+                        row.last_result,
+                    )
+                    for row in outbox.deletions
+                ],
+            )
+            self._save_optional_meta(
+                {
+                    "last_weekly_request_at": None
+                    if outbox.last_weekly_request_at is None
+                    else outbox.last_weekly_request_at.isoformat(),
+                    "build_from": None
+                    if outbox.build_from is None
+                    else outbox.build_from.isoformat(),
+                }
+            )
+            if attempt is not None:
+                self._db.execute(
+                    "INSERT INTO submission_log (hour, period_start, installation_id, "
+                    "endpoint, result, http_status) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        attempt.at.replace(
+                            minute=0, second=0, microsecond=0
+                        ).isoformat(),
+                        None
+                        if attempt.period_start is None
+                        else day_number(attempt.period_start),
+                        attempt.installation_id,
+                        attempt.endpoint,
+                        attempt.result,
+                        attempt.http_status,
+                    ),
+                )
+            self._db.execute(
+                "DELETE FROM submission_log WHERE CASE WHEN period_start IS NULL "
+                "THEN (installation_id, endpoint) NOT IN "
+                "(SELECT installation_id, endpoint FROM deletion_request) "
+                "ELSE period_start NOT IN "
+                "(SELECT period_start FROM weekly_submission) END"
+            )
+            self._db.execute(
+                "DELETE FROM meta WHERE key IN ('installation_id', 'first_seen') "
+                "AND (SELECT value FROM meta WHERE key = 'installation_id') IN "
+                "(SELECT installation_id FROM deletion_request)"
+            )
+
+    def _save_optional_meta(self, values: dict[str, str | None]) -> None:
+        for key, value in values.items():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(_UPSERT_META, (key, value))
+
     def export(self) -> dict[str, Any]:
         """Return every statistic kept locally, in the documented export format.
 
@@ -423,6 +709,69 @@ class LocalStatisticsStore:
                 for week, flag, enabled in self._db.execute(
                     "SELECT week_start, flag, enabled FROM feature_flag_week "
                     "ORDER BY week_start, flag"
+                )
+            ],
+            **self._export_sharing(),
+        }
+
+    def _export_sharing(self) -> dict[str, Any]:
+        """Return consent decisions, submissions with their payloads, and the log."""
+        return {
+            "consent_history": [
+                {
+                    "at": at,
+                    "share_statistics": bool(share),
+                    "policy_version": version,
+                }
+                for at, share, version in self._db.execute(
+                    "SELECT at, share, policy_version FROM consent_change ORDER BY seq"
+                )
+            ],
+            "weekly_submissions": [
+                {
+                    "period_start": row.period_start.isoformat(),
+                    "installation_id": row.installation_id,
+                    "status": row.status,
+                    "attempts": row.attempts,
+                    "last_result": row.last_result,
+                    "due_at": row.due_at.isoformat(),
+                    "endpoints": list(row.endpoints),
+                    "payload": json.loads(row.body),
+                }
+                for row in self._weekly_rows()
+            ],
+            "deletion_requests": [
+                {
+                    "installation_id": row.installation_id,
+                    "endpoint": row.endpoint,
+                    "status": row.status,
+                    "attempts": row.attempts,
+                    "last_result": row.last_result,
+                    "due_at": row.due_at.isoformat(),
+                }
+                for row in self._deletion_rows()
+            ],
+            "submission_log": [
+                {
+                    "hour": hour,
+                    "period_start": None
+                    if period_start is None
+                    else day_from_number(period_start).isoformat(),
+                    "installation_id": installation_id,
+                    "endpoint": endpoint,
+                    "result": result,
+                    "http_status": http_status,
+                }
+                for (
+                    hour,
+                    period_start,
+                    installation_id,
+                    endpoint,
+                    result,
+                    http_status,
+                ) in self._db.execute(
+                    "SELECT hour, period_start, installation_id, endpoint, result, "
+                    "http_status FROM submission_log ORDER BY seq"
                 )
             ],
         }
@@ -531,80 +880,3 @@ def delete_store_files(path: Path) -> None:
         candidate.unlink(missing_ok=True)
     with suppress(OSError):  # other entries still keep their files there
         path.parent.rmdir()
-
-
-class StoreWorker:
-    """Runs one store on a thread of its own, so SQLite never blocks the event loop.
-
-    A single thread also orders every call, so a backup can hold writes back
-    simply by occupying it.
-    """
-
-    def __init__(self) -> None:
-        """Start the worker thread; `async_open` opens the store on it."""
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="printernizer_usage_store"
-        )
-        self._store: LocalStatisticsStore | None = None
-        self._backup_release: threading.Event | None = None
-
-    async def async_open(self, path: Path, now: datetime) -> Path | None:
-        """Open the store; return the moved-aside copy of a corrupt file, if any."""
-        self._store, moved_aside = await self._run(LocalStatisticsStore.open, path, now)
-        return moved_aside
-
-    async def async_call[T](self, method: Callable[..., T], /, *args: Any) -> T:
-        """Run a store method, given unbound (LocalStatisticsStore.x), on the thread."""
-        if self._store is None:
-            msg = "store is not open"
-            raise RuntimeError(msg)
-        return await self._run(method, self._store, *args)
-
-    async def async_hold_for_backup(self) -> None:
-        """Checkpoint, then keep every later call waiting until the backup ends."""
-        if self._store is None:
-            return
-        release = self._backup_release = threading.Event()
-        checkpointed: Future[None] = Future()
-        self._executor.submit(
-            self._checkpoint_and_hold, self._store, checkpointed, release
-        )
-        await asyncio.wrap_future(checkpointed)
-
-    def release_backup_hold(self) -> None:
-        """Let calls run again after a backup."""
-        if self._backup_release is not None:
-            self._backup_release.set()
-            self._backup_release = None
-
-    async def async_close(self) -> None:
-        """Close the store and end the worker thread."""
-        self.release_backup_hold()
-        try:
-            if self._store is not None:
-                store, self._store = self._store, None
-                await self._run(store.close)
-        finally:
-            await asyncio.get_running_loop().run_in_executor(
-                None, self._executor.shutdown
-            )
-
-    @staticmethod
-    def _checkpoint_and_hold(
-        store: LocalStatisticsStore,
-        checkpointed: Future[None],
-        release: threading.Event,
-    ) -> None:
-        try:
-            store.checkpoint()
-        except sqlite3.Error as err:
-            checkpointed.set_exception(err)
-            return
-        checkpointed.set_result(None)
-        if not release.wait(BACKUP_HOLD_LIMIT.total_seconds()):
-            _LOGGER.warning("Backup did not finish in time; resuming statistics")
-
-    async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, func, *args
-        )

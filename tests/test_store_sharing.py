@@ -1,0 +1,314 @@
+"""The store keeps consent, the outbox and the submission log across restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+import json
+from pathlib import Path
+import sqlite3
+
+import pytest
+
+from custom_components.printernizer_usage.consent import ConsentHistory
+from custom_components.printernizer_usage.const import Metric
+from custom_components.printernizer_usage.outbox import (
+    AttemptResult,
+    DeletionRow,
+    DeletionStatus,
+    Outbox,
+    WeeklyRow,
+    WeeklyStatus,
+)
+from custom_components.printernizer_usage.store import (
+    MAX_SEND_OFFSET,
+    SCHEMA_VERSION,
+    LocalStatisticsStore,
+    LoggedAttempt,
+)
+
+from .test_store import poll_outcome
+
+NOW = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)  # a Wednesday
+WEEK = date(2026, 11, 16)
+ENDPOINT = "https://stats.example.org"
+OTHER_ENDPOINT = "https://other.example.org"
+OLD_ID = "5b9d1c84-2f3e-4a7b-9c6d-0e1f2a3b4c5d"
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Return where the test's store lives."""
+    return tmp_path / "entry.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[LocalStatisticsStore]:
+    """Return a freshly created store."""
+    opened, _ = LocalStatisticsStore.open(path, NOW)
+    yield opened
+    opened.close()
+
+
+def reopen(store: LocalStatisticsStore) -> LocalStatisticsStore:
+    """Close a store and open its file again, as a restart does."""
+    store.close()
+    reopened, _ = LocalStatisticsStore.open(store.path, NOW)
+    return reopened
+
+
+def sent_week(installation_id: str, endpoints: tuple[str, ...]) -> WeeklyRow:
+    """Return a week that was sent to some endpoints."""
+    return WeeklyRow(
+        period_start=WEEK,
+        installation_id=installation_id,
+        body=b'{"schema_version":"1.0"}',
+        due_at=datetime(2026, 11, 23, 7, 30, tzinfo=UTC),
+        status=WeeklyStatus.SENT,
+        attempts=2,
+        last_result=AttemptResult.ACCEPTED,
+        endpoints=endpoints,
+    )
+
+
+def attempt(
+    installation_id: str,
+    result: AttemptResult,
+    period_start: date | None = WEEK,
+    endpoint: str = ENDPOINT,
+) -> LoggedAttempt:
+    """Return a logged request."""
+    return LoggedAttempt(
+        at=NOW,
+        installation_id=installation_id,
+        endpoint=endpoint,
+        result=result,
+        http_status=200 if result is AttemptResult.ACCEPTED else None,
+        period_start=period_start,
+    )
+
+
+def test_a_version_one_file_is_migrated_keeping_its_data(path: Path) -> None:
+    """Statistics written before sharing existed survive the migration."""
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    store.record_poll(poll_outcome(increments={(Metric.JOBS, ""): 3}))
+    for table in (
+        "consent_change",
+        "weekly_submission",
+        "deletion_request",
+        "submission_log",
+    ):
+        store._db.execute(f"DROP TABLE {table}")
+    store._db.execute("PRAGMA user_version = 1")
+    store = reopen(store)
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.statistics_view(NOW.date()).jobs == 3
+    assert store.load_sharing().outbox == Outbox()
+    store.close()
+
+
+def test_nothing_is_recorded_before_anyone_decides(store: LocalStatisticsStore) -> None:
+    """A new file has no consent, no rows and no id; only the send offset."""
+    record = store.load_sharing()
+    assert record.history == ConsentHistory()
+    assert record.outbox == Outbox()
+    assert record.last_accepted_at is None
+    assert timedelta(0) <= record.send_offset < MAX_SEND_OFFSET
+    assert store.export()["installation"] is None
+
+
+def test_the_send_offset_is_drawn_once(store: LocalStatisticsStore) -> None:
+    """Every restart finds the same offset."""
+    offset = store.load_sharing().send_offset
+    store = reopen(store)
+    assert store.load_sharing().send_offset == offset
+    store.close()
+
+
+def test_consent_and_outbox_survive_a_restart(store: LocalStatisticsStore) -> None:
+    """Everything sharing needs comes back exactly as it was saved."""
+    history = (
+        ConsentHistory()
+        .opt_in(datetime(2026, 11, 2, 15, tzinfo=UTC), 1)
+        .opt_out(datetime(2026, 11, 10, tzinfo=UTC))
+        .opt_in(datetime(2026, 11, 11, tzinfo=UTC), 1)
+    )
+    outbox = Outbox(
+        weekly=(
+            sent_week(OLD_ID, (ENDPOINT, OTHER_ENDPOINT)),
+            replace(
+                sent_week(OLD_ID, ()),
+                period_start=WEEK + timedelta(days=7),
+                status=WeeklyStatus.PENDING,
+                attempts=0,
+                last_result=None,
+            ),
+        ),
+        deletions=(
+            DeletionRow(
+                OLD_ID,
+                ENDPOINT,
+                due_at=NOW,
+                status=DeletionStatus.IN_FLIGHT,
+                attempts=1,
+                last_result=AttemptResult.TIMEOUT,
+            ),
+        ),
+        last_weekly_request_at=datetime(2026, 11, 23, 7, 30, tzinfo=UTC),
+        build_from=date(2026, 11, 9),
+    )
+    store.save_sharing(history, outbox, attempt(OLD_ID, AttemptResult.ACCEPTED))
+    store = reopen(store)
+    record = store.load_sharing()
+    assert record.history == history
+    assert record.outbox == outbox
+    assert record.last_accepted_at == datetime(2026, 11, 25, 10, tzinfo=UTC)
+    store.close()
+
+
+def test_consent_decisions_are_only_added(store: LocalStatisticsStore) -> None:
+    """Saving a longer history appends; earlier decisions are never rewritten."""
+    first = ConsentHistory().opt_in(datetime(2026, 11, 2, tzinfo=UTC), 1)
+    store.save_sharing(first, Outbox())
+    later = first.opt_out(datetime(2026, 11, 20, tzinfo=UTC))
+    store.save_sharing(later, Outbox())
+    store.save_sharing(later, Outbox())
+    assert store.load_sharing().history == later
+    assert [
+        entry["share_statistics"] for entry in store.export()["consent_history"]
+    ] == [
+        True,
+        False,
+    ]
+
+
+def test_cleared_schedule_fields_are_removed(store: LocalStatisticsStore) -> None:
+    """A time or floor that is no longer set does not come back after a restart."""
+    store.save_sharing(
+        ConsentHistory(),
+        Outbox(last_weekly_request_at=NOW, build_from=date(2026, 11, 23)),
+    )
+    store.save_sharing(ConsentHistory(), Outbox())
+    assert store.load_sharing().outbox == Outbox()
+
+
+def test_an_id_with_a_deletion_request_is_never_used_again(
+    store: LocalStatisticsStore,
+) -> None:
+    """Once deletion is requested for the current id, a fresh one is made."""
+    current = store.installation_identity(date(2026, 11, 2)).installation_id
+    store.save_sharing(
+        ConsentHistory(), Outbox(weekly=(sent_week(current, (ENDPOINT,)),))
+    )
+    assert store.installation_identity(NOW.date()).installation_id == current
+    deletion = DeletionRow(current, ENDPOINT, due_at=NOW)
+    store.save_sharing(ConsentHistory(), Outbox(deletions=(deletion,)))
+    fresh = store.installation_identity(NOW.date())
+    assert fresh.installation_id != current
+    assert fresh.first_seen == NOW.date()
+
+
+def test_log_rows_leave_with_what_they_are_about(store: LocalStatisticsStore) -> None:
+    """The log forgets a week or a deletion request once that row is forgotten."""
+    week = sent_week(OLD_ID, (ENDPOINT,))
+    deletion = DeletionRow(OLD_ID, ENDPOINT, due_at=NOW)
+    store.save_sharing(
+        ConsentHistory(), Outbox(weekly=(week,)), attempt(OLD_ID, AttemptResult.TIMEOUT)
+    )
+    store.save_sharing(
+        ConsentHistory(),
+        Outbox(weekly=(week,), deletions=(deletion,)),
+        attempt(OLD_ID, AttemptResult.SERVER_ERROR, period_start=None),
+    )
+    log = store.export()["submission_log"]
+    assert [(entry["period_start"], entry["result"]) for entry in log] == [
+        ("2026-11-16", "timeout"),
+        (None, "server_error"),
+    ]
+    assert log[0]["hour"] == "2026-11-25T10:00:00+00:00"
+    store.save_sharing(ConsentHistory(), Outbox(deletions=(deletion,)))
+    assert [entry["result"] for entry in store.export()["submission_log"]] == [
+        "server_error"
+    ]
+    store.save_sharing(ConsentHistory(), Outbox())
+    assert store.export()["submission_log"] == []
+    assert store.load_sharing().last_accepted_at is None
+
+
+def test_export_shows_submissions_with_their_payloads(
+    store: LocalStatisticsStore,
+) -> None:
+    """The user sees every row, its state, where it went and the exact payload."""
+    store.save_sharing(
+        ConsentHistory().opt_in(datetime(2026, 11, 2, 15, tzinfo=UTC), 1),
+        Outbox(
+            weekly=(sent_week(OLD_ID, (ENDPOINT,)),),
+            deletions=(DeletionRow(OLD_ID, OTHER_ENDPOINT, due_at=NOW),),
+        ),
+        attempt(OLD_ID, AttemptResult.ACCEPTED),
+    )
+    export = store.export()
+    assert export["consent_history"] == [
+        {
+            "at": "2026-11-02T15:00:00+00:00",
+            "share_statistics": True,
+            "policy_version": 1,
+        }
+    ]
+    assert export["weekly_submissions"] == [
+        {
+            "period_start": "2026-11-16",
+            "installation_id": OLD_ID,
+            "status": "sent",
+            "attempts": 2,
+            "last_result": "accepted",
+            "due_at": "2026-11-23T07:30:00+00:00",
+            "endpoints": [ENDPOINT],
+            "payload": {"schema_version": "1.0"},
+        }
+    ]
+    assert export["deletion_requests"] == [
+        {
+            "installation_id": OLD_ID,
+            "endpoint": OTHER_ENDPOINT,
+            "status": "pending",
+            "attempts": 0,
+            "last_result": None,
+            "due_at": "2026-11-25T10:05:00+00:00",
+        }
+    ]
+    assert export["submission_log"] == [
+        {
+            "hour": "2026-11-25T10:00:00+00:00",
+            "period_start": "2026-11-16",
+            "installation_id": OLD_ID,
+            "endpoint": ENDPOINT,
+            "result": "accepted",
+            "http_status": 200,
+        }
+    ]
+
+
+def test_the_clock_high_water_mark_only_rises(store: LocalStatisticsStore) -> None:
+    """A poll recorded while the clock is behind does not lower the mark."""
+    assert store.load_sharing().clock_high_water is None
+    store.record_poll(poll_outcome(observed_at=NOW))
+    store.record_poll(poll_outcome(observed_at=NOW - timedelta(days=1)))
+    assert store.load_sharing().clock_high_water == NOW
+    later = NOW + timedelta(hours=1)
+    store.record_poll(poll_outcome(observed_at=later))
+    assert store.load_sharing().clock_high_water == later
+
+
+def test_a_write_that_fails_changes_nothing(store: LocalStatisticsStore) -> None:
+    """Consent, rows and log are saved together or not at all."""
+    history = ConsentHistory().opt_in(NOW, 1)
+    store.save_sharing(history, Outbox(weekly=(sent_week(OLD_ID, (ENDPOINT,)),)))
+    twice = (sent_week(OLD_ID, ()), sent_week(OLD_ID, ()))  # one week, two rows
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_sharing(history.opt_out(NOW), Outbox(weekly=twice))
+    record = store.load_sharing()
+    assert record.history == history
+    assert record.outbox.weekly == (sent_week(OLD_ID, (ENDPOINT,)),)
+    assert json.loads(record.outbox.weekly[0].body) == {"schema_version": "1.0"}
