@@ -11,8 +11,16 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage.const import CONF_BASELINE_ID, DOMAIN
+from custom_components.printernizer_usage.const import (
+    CONF_BASELINE_ID,
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DOMAIN,
+)
 
+from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
@@ -70,3 +78,32 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+def collection(socket_enabled: None) -> Iterator[CollectionSimulator]:
+    """Serve a collection server on 127.0.0.1 that wants the test API key."""
+    simulator = CollectionSimulator()
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def sharing_entry(
+    printernizer: PrinternizerSimulator, collection: CollectionSimulator
+) -> MockConfigEntry:
+    """Return an entry whose user opted in, with the simulator as endpoint."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="Printernizer",
+        unique_id=printernizer.url,
+        data={CONF_URL: printernizer.url, CONF_BASELINE_ID: BASELINE_ID},
+        options={
+            CONF_SHARE_STATISTICS: True,
+            CONF_CONSENTED_POLICY: 1,
+            CONF_COLLECTION_URL: collection.url,
+            CONF_COLLECTION_API_KEY: collection.api_key,
+        },
+    )

@@ -26,6 +26,7 @@ from custom_components.printernizer_usage.outbox import (
     idempotency_key,
     locally_deleted,
     next_due,
+    next_submission_at,
     next_wakeup,
     opted_out,
     reconcile,
@@ -467,3 +468,25 @@ def test_a_forgotten_week_is_never_built_again() -> None:
     assert outbox.weekly == ()
     later = at(24)
     assert weeks_to_build(outbox, CONSENTED, later, has_endpoint=True) == [W3]
+
+
+def test_next_submission_shown_to_the_user() -> None:
+    """The queued week's time, else the first covered week's end plus the offset."""
+    offset = timedelta(hours=7, minutes=30)
+    mid_week_consent = ConsentHistory().opt_in(at(18, 15), 1)  # a Wednesday
+
+    def planned(outbox: Outbox, history: ConsentHistory, now: datetime) -> object:
+        return next_submission_at(outbox, history, now, offset, has_endpoint=True)
+
+    assert (
+        planned(Outbox(), mid_week_consent, at(19))
+        == week_end(date(2026, 11, 23)) + offset
+    )
+    assert planned(Outbox(), CONSENTED, at(19)) == week_end(W3) + offset
+    outbox = queued(W2)
+    assert planned(outbox, CONSENTED, at(19)) == week_end(W2)
+    assert planned(outbox, ConsentHistory(), at(19)) is None
+    assert (
+        next_submission_at(outbox, CONSENTED, at(19), offset, has_endpoint=False)
+        is None
+    )

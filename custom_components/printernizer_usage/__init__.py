@@ -20,6 +20,7 @@ from .coordinator import (
     PrinternizerUsageRuntimeData,
 )
 from .services import async_setup_services
+from .sharing import SharingCoordinator, SharingSettings
 from .store import (
     SCHEMA_VERSION,
     LocalStatisticsStore,
@@ -85,23 +86,43 @@ async def async_setup_entry(
         )
 
     coordinator = PrinternizerUsageCoordinator(hass, entry, store, Collector(state))
-    entry.runtime_data = PrinternizerUsageRuntimeData(coordinator, store)
+    sharing = SharingCoordinator(
+        hass, entry, store, SharingSettings.from_options(entry.options)
+    )
+    entry.runtime_data = PrinternizerUsageRuntimeData(coordinator, sharing, store)
     try:
         await coordinator.async_config_entry_first_refresh()
-    except ConfigEntryNotReady:
-        await coordinator.async_shutdown()
+        await sharing.async_start()
+    except BaseException:
+        await _async_shut_down(entry)
         raise
 
     async def _async_close_on_stop(_: Event) -> None:
-        await coordinator.async_shutdown()
+        await _async_shut_down(entry)
 
     # A plain listener, not a one-time one: unloading after the stop event must
     # still find it to remove.
     entry.async_on_unload(
         hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _async_close_on_stop)
     )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
+) -> None:
+    """Apply changed sharing options at once, without reloading."""
+    await entry.runtime_data.sharing.async_apply_settings(
+        SharingSettings.from_options(entry.options)
+    )
+
+
+async def _async_shut_down(entry: PrinternizerUsageConfigEntry) -> None:
+    """Stop sending, then polling, and close the store last."""
+    await entry.runtime_data.sharing.async_shutdown()
+    await entry.runtime_data.coordinator.async_shutdown()
 
 
 async def async_unload_entry(
@@ -110,7 +131,7 @@ async def async_unload_entry(
     """Stop polling and close the store."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.coordinator.async_shutdown()
+        await _async_shut_down(entry)
     return unloaded
 
 

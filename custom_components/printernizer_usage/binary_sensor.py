@@ -14,7 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import PrinternizerUsageConfigEntry, UsageData
+from .coordinator import (
+    PrinternizerUsageConfigEntry,
+    PrinternizerUsageCoordinator,
+    UsageData,
+)
 from .entity import PrinternizerUsageEntity
 
 # The coordinator does all polling.
@@ -52,7 +56,9 @@ async def async_setup_entry(
     )
 
 
-class PrinternizerUsageBinarySensor(PrinternizerUsageEntity, BinarySensorEntity):
+class PrinternizerUsageBinarySensor(
+    PrinternizerUsageEntity[PrinternizerUsageCoordinator], BinarySensorEntity
+):
     """A binary sensor of the usage statistics device."""
 
     entity_description: PrinternizerUsageBinarySensorDescription

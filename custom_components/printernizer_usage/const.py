@@ -19,6 +19,13 @@ DEFAULT_URL: Final = "http://localhost:8000"
 CONF_BASELINE_ID: Final = "baseline_id"
 DEFAULT_SCAN_INTERVAL: Final = timedelta(minutes=5)
 
+# Entry options: the sharing decision and where submissions go. Sharing is off
+# unless the user ticked it; the consented version says which fields it covers.
+CONF_SHARE_STATISTICS: Final = "share_statistics"
+CONF_CONSENTED_POLICY: Final = "consented_policy_version"
+CONF_COLLECTION_URL: Final = "collection_url"
+CONF_COLLECTION_API_KEY: Final = "collection_api_key"
+
 # Item lists are read in pages of this size, and at most this many item keys are
 # remembered per list (the oldest is forgotten first), so neither a poll nor the
 # store grows with Printernizer's history.

@@ -16,6 +16,7 @@ from homeassistant.util import dt as dt_util
 from .api import PrinternizerClient, PrinternizerError
 from .collector import Collector, FailedPoll, PollOutcome
 from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, ErrorType
+from .sharing import SharingCoordinator
 from .store import LocalStatisticsStore, StatisticsView, is_corruption
 from .store_worker import StoreWorker
 
@@ -27,6 +28,7 @@ class PrinternizerUsageRuntimeData:
     """What a loaded entry holds."""
 
     coordinator: PrinternizerUsageCoordinator
+    sharing: SharingCoordinator
     store: StoreWorker
 
 

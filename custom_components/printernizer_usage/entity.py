@@ -8,17 +8,18 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import PrinternizerUsageCoordinator
+from .sharing import SharingCoordinator
 
 
-class PrinternizerUsageEntity(CoordinatorEntity[PrinternizerUsageCoordinator]):
-    """An entity of the entry's service device."""
+class PrinternizerUsageEntity[
+    CoordinatorT: PrinternizerUsageCoordinator | SharingCoordinator
+](CoordinatorEntity[CoordinatorT]):
+    """An entity of the entry's service device, fed by one of its coordinators."""
 
     _attr_has_entity_name = True
 
     def __init__(
-        self,
-        coordinator: PrinternizerUsageCoordinator,
-        description: EntityDescription,
+        self, coordinator: CoordinatorT, description: EntityDescription
     ) -> None:
         """Attach the entity to the entry's device."""
         super().__init__(coordinator)

@@ -598,3 +598,31 @@ def _without_endpoint(
         return row
     rest = tuple(other for other in row.endpoints if other != endpoint)
     return replace(row, endpoints=rest) if rest else None
+
+
+def next_submission_at(
+    outbox: Outbox,
+    history: ConsentHistory,
+    now: datetime,
+    send_offset: timedelta,
+    *,
+    has_endpoint: bool,
+) -> datetime | None:
+    """Return when the next weekly submission is planned, for the user to see.
+
+    A queued week goes when it is ready. Otherwise the first week that consent
+    covers from now on goes its send offset after it ends. Nothing is planned
+    while the user does not share or no endpoint is set.
+    """
+    if not history.sharing or not has_endpoint:
+        return None
+    queued = [
+        _weekly_ready_at(outbox, row)
+        for row in _sendable_weeks(outbox, history, now, has_endpoint)
+    ]
+    if queued:
+        return min(queued)
+    week = week_start(now.date())
+    if not week_is_eligible(history, week):
+        week += WEEK
+    return week_bounds(week)[1] + send_offset

@@ -1,9 +1,10 @@
-"""Sensors showing this UTC week's statistics and the printer fleet."""
+"""Sensors: this UTC week's statistics, the printer fleet, and sharing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -12,13 +13,19 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import UnitOfTime
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .consent import SharingState
 from .const import ErrorType
-from .coordinator import PrinternizerUsageConfigEntry, UsageData
+from .coordinator import (
+    PrinternizerUsageConfigEntry,
+    PrinternizerUsageCoordinator,
+    UsageData,
+)
 from .entity import PrinternizerUsageEntity
+from .sharing import SharingCoordinator, SharingStatus
 
 # The coordinator does all polling.
 PARALLEL_UPDATES = 0
@@ -79,6 +86,48 @@ SENSORS = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SharingSensorDescription(SensorEntityDescription):
+    """A sensor read from the sharing state."""
+
+    value_fn: Callable[[SharingStatus], str | int | datetime | None]
+
+
+SHARING_SENSORS = (
+    SharingSensorDescription(
+        key="sharing_state",
+        translation_key="sharing_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in SharingState],
+        value_fn=lambda status: status.state.value,
+    ),
+    SharingSensorDescription(
+        key="last_submission",
+        translation_key="last_submission",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda status: status.last_submission,
+    ),
+    SharingSensorDescription(
+        key="next_submission",
+        translation_key="next_submission",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda status: status.next_submission,
+    ),
+    SharingSensorDescription(
+        key="pending_submissions",
+        translation_key="pending_submissions",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda status: status.pending_submissions,
+    ),
+    SharingSensorDescription(
+        key="pending_deletions",
+        translation_key="pending_deletions",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda status: status.pending_deletions,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: PrinternizerUsageConfigEntry,
@@ -86,12 +135,32 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of an entry."""
     coordinator = entry.runtime_data.coordinator
+    sharing = entry.runtime_data.sharing
     async_add_entities(
-        PrinternizerUsageSensor(coordinator, description) for description in SENSORS
+        [
+            *(
+                PrinternizerUsageSensor(coordinator, description)
+                for description in SENSORS
+            ),
+            *(SharingSensor(sharing, description) for description in SHARING_SENSORS),
+        ]
     )
 
 
-class PrinternizerUsageSensor(PrinternizerUsageEntity, SensorEntity):
+class SharingSensor(PrinternizerUsageEntity[SharingCoordinator], SensorEntity):
+    """A sensor showing where sharing stands."""
+
+    entity_description: SharingSensorDescription
+
+    @property
+    def native_value(self) -> str | int | datetime | None:
+        """Return the value from the latest sharing state."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class PrinternizerUsageSensor(
+    PrinternizerUsageEntity[PrinternizerUsageCoordinator], SensorEntity
+):
     """A sensor of the usage statistics device."""
 
     entity_description: PrinternizerUsageSensorDescription

@@ -347,7 +347,7 @@ class LocalStatisticsStore:
             )
             if isinstance(outcome, PollOutcome):
                 self._save_observations(outcome)
-            high_water = self._meta_time("clock_high_water")
+            high_water = self.clock_high_water()
             if high_water is None or outcome.observed_at > high_water:
                 self._db.execute(
                     _UPSERT_META, ("clock_high_water", outcome.observed_at.isoformat())
@@ -512,7 +512,7 @@ class LocalStatisticsStore:
             history=history,
             outbox=outbox,
             send_offset=timedelta(seconds=int(offset)),
-            clock_high_water=self._meta_time("clock_high_water"),
+            clock_high_water=self.clock_high_water(),
             last_accepted_at=None
             if last_accepted is None
             else datetime.fromisoformat(last_accepted),
@@ -562,6 +562,10 @@ class LocalStatisticsStore:
             )
             for installation_id, endpoint, due_at, status, attempts, result in rows
         )
+
+    def clock_high_water(self) -> datetime | None:
+        """Return the latest time a poll was recorded at."""
+        return self._meta_time("clock_high_water")
 
     def save_sharing(
         self,

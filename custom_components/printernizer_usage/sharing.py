@@ -1,0 +1,462 @@
+"""Sharing in Home Assistant: consent from the options, one timer, the submitter.
+
+The decisions live in the pure core (consent.py, outbox.py); this module keeps
+their state, saves every change before acting on it, and talks to the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import random
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .consent import (
+    ConsentHistory,
+    SharingState,
+    sharing_state,
+    week_is_eligible,
+    week_policy_version,
+)
+from .const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DOMAIN,
+    LOGGER,
+    POLICY_VERSION,
+)
+from .outbox import (
+    AttemptResult,
+    DeletionDue,
+    DeletionRow,
+    DeletionStatus,
+    Outbox,
+    WeeklyRow,
+    WeeklyStatus,
+    deletion_finished,
+    deletion_requested,
+    deletion_started,
+    endpoint_changed,
+    forget_acknowledged,
+    next_due,
+    next_submission_at,
+    next_wakeup,
+    opted_out,
+    reconcile,
+    restarted,
+    week_closed,
+    weekly_finished,
+    weekly_started,
+    weeks_to_build,
+)
+from .payload import week_bounds, week_start
+from .store import LocalStatisticsStore, LoggedAttempt
+from .store_worker import StoreWorker
+from .submitter import Attempt, Endpoint, async_request_deletion, async_submit
+
+if TYPE_CHECKING:
+    from .coordinator import PrinternizerUsageConfigEntry
+
+# A wake-up never comes sooner than this after the last one, so a schedule
+# that (wrongly) pointed into the past could not spin the event loop.
+MIN_TIMER_DELAY: Final = timedelta(seconds=1)
+_REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
+
+
+@dataclass(frozen=True, slots=True)
+class SharingSettings:
+    """What the user chose in the entry's options."""
+
+    share: bool
+    policy_version: int
+    endpoint: Endpoint | None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> SharingSettings:
+        """Read the settings; anything missing means not sharing, no endpoint."""
+        url = options.get(CONF_COLLECTION_URL)
+        return cls(
+            share=bool(options.get(CONF_SHARE_STATISTICS, False)),
+            policy_version=int(options.get(CONF_CONSENTED_POLICY, POLICY_VERSION)),
+            endpoint=Endpoint(url, options.get(CONF_COLLECTION_API_KEY) or None)
+            if url
+            else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SharingStatus:
+    """What the sharing sensors show."""
+
+    state: SharingState
+    last_submission: datetime | None
+    next_submission: datetime | None
+    pending_submissions: int
+    pending_deletions: int
+
+
+class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
+    """Keeps consent and the outbox, and sends what is due when it is due.
+
+    Nothing polls: one timer points at the next moment something is due (a
+    week closing, a row becoming sendable, a deletion retry) and is set again
+    after every change.
+    """
+
+    config_entry: PrinternizerUsageConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: PrinternizerUsageConfigEntry,
+        store: StoreWorker,
+        settings: SharingSettings,
+    ) -> None:
+        """Create the coordinator; `async_start` loads its state."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN}_sharing",
+            update_interval=None,
+        )
+        self._store = store
+        self._settings = settings
+        self._session = async_get_clientsession(hass)
+        self._history = ConsentHistory()
+        self._outbox = Outbox()
+        self._send_offset = timedelta(0)
+        self._last_accepted: datetime | None = None
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._send_task: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+        self._rng = random.SystemRandom()
+
+    # ----- life cycle -------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Load consent and outbox, record what the options say, arm the timer."""
+        record = await self._store.async_call(LocalStatisticsStore.load_sharing)
+        self._history = record.history
+        self._outbox = record.outbox
+        self._send_offset = record.send_offset
+        self._last_accepted = record.last_accepted_at
+        now = dt_util.utcnow()
+        # Rows a crash or a stop left in flight are sent again, same key.
+        self._outbox = restarted(self._outbox, now)
+        self._record_decision(self._settings, now, record.clock_high_water)
+        await self._async_save()
+        self._publish()
+        self._arm(now)
+
+    async def async_shutdown(self) -> None:
+        """Stop the timer and any send in progress, before the store closes.
+
+        A request cut off here leaves its row in flight; the next start sends
+        it again with the same Idempotency-Key.
+        """
+        await super().async_shutdown()
+        self._cancel_timer()
+        if self._send_task is not None and not self._send_task.done():
+            self._send_task.cancel()
+            await asyncio.wait([self._send_task])
+
+    async def _async_update_data(self) -> SharingStatus:
+        return self._status(dt_util.utcnow())
+
+    # ----- what the user does -----------------------------------------------------
+
+    async def async_apply_settings(self, settings: SharingSettings) -> None:
+        """Apply changed options at once: consent, endpoint, schedule."""
+        now = dt_util.utcnow()
+        previous, self._settings = self._settings, settings
+        # Opting out changes the state before anything awaits, so a send
+        # that is about to start sees it.
+        high_water = None
+        if settings.share:
+            high_water = await self._store.async_call(
+                LocalStatisticsStore.clock_high_water
+            )
+        self._record_decision(settings, now, high_water)
+        if settings.endpoint != previous.endpoint:
+            self._outbox = endpoint_changed(self._outbox, now)
+            for issue in ("deletion_refused", "submission_rejected"):
+                self._clear_issue(issue)
+        await self._async_save()
+        self._publish()
+        self._arm(now)
+
+    async def async_request_remote_deletion(self) -> None:
+        """Queue a deletion request for every id and endpoint a week went to."""
+        now = dt_util.utcnow()
+        self._outbox = deletion_requested(self._outbox, now)
+        await self._async_save()
+        self._publish()
+        self._arm(now)
+
+    def _record_decision(
+        self, settings: SharingSettings, now: datetime, high_water: datetime | None
+    ) -> None:
+        """Add the options' decision to the history if it is a new one."""
+        latest = self._history.latest
+        if settings.share and (
+            latest is None
+            or not latest.share
+            or latest.policy_version != settings.policy_version
+        ):
+            # A clock that went back must not date consent before data it
+            # would then cover.
+            at = now if high_water is None else max(now, high_water)
+            self._history = self._history.opt_in(at, settings.policy_version)
+        elif not settings.share and latest is not None and latest.share:
+            self._history = self._history.opt_out(now)
+            self._outbox = opted_out(self._outbox, now)
+
+    # ----- the timer and sending ----------------------------------------------------
+
+    @callback
+    def _arm(self, now: datetime) -> None:
+        """Point the one timer at the next moment something is due."""
+        self._cancel_timer()
+        times = []
+        wakeup = next_wakeup(
+            self._outbox, self._history, now, has_endpoint=self._has_endpoint
+        )
+        if wakeup is not None:
+            times.append(wakeup)
+        if self._history.sharing and self._has_endpoint:
+            times.append(week_bounds(week_start(now.date()))[1])  # the week closes
+        if weeks_to_build(
+            self._outbox, self._history, now, has_endpoint=self._has_endpoint
+        ):
+            times.append(now)  # closed weeks wait to be queued (after a restart)
+        if times:
+            self._unsub_timer = async_track_point_in_utc_time(
+                self.hass, self._on_timer, max(min(times), now + MIN_TIMER_DELAY)
+            )
+
+    @callback
+    def _on_timer(self, _: datetime) -> None:
+        self._unsub_timer = None
+        self._send_task = self.config_entry.async_create_background_task(
+            self.hass, self.async_send_due(), f"{DOMAIN} sharing"
+        )
+
+    def _cancel_timer(self) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+
+    async def async_send_due(self) -> None:
+        """Queue closed weeks, then send whatever is due, one request at a time."""
+        async with self._send_lock:
+            now = dt_util.utcnow()
+            self._outbox = reconcile(self._outbox, now)
+            await self._async_queue_closed_weeks(now)
+            while (
+                due := next_due(
+                    self._outbox,
+                    self._history,
+                    dt_util.utcnow(),
+                    has_endpoint=self._has_endpoint,
+                )
+            ) is not None:
+                if isinstance(due, DeletionDue):
+                    await self._async_send_deletion(due.row)
+                else:
+                    await self._async_send_week(due.row)
+            self._publish()
+            self._arm(dt_util.utcnow())
+
+    async def _async_queue_closed_weeks(self, now: datetime) -> None:
+        weeks = weeks_to_build(
+            self._outbox, self._history, now, has_endpoint=self._has_endpoint
+        )
+        for week in weeks:
+            version = week_policy_version(self._history, week)
+            if version is None:  # pragma: no cover - weeks_to_build checked it
+                continue
+            installation_id, body = await self._store.async_call(
+                LocalStatisticsStore.build_week_payload,
+                week,
+                version,
+                self.hass.config.time_zone,
+                now.date(),
+            )
+            self._outbox = week_closed(
+                self._outbox,
+                week,
+                installation_id,
+                body,
+                week_bounds(week)[1] + self._send_offset,
+            )
+        if weeks:
+            await self._async_save()
+
+    async def _async_send_week(self, row: WeeklyRow) -> None:
+        endpoint = self._settings.endpoint
+        if endpoint is None:  # pragma: no cover - next_due checked it
+            return
+        self._outbox = weekly_started(
+            self._outbox, row.period_start, endpoint.base_url, dt_util.utcnow()
+        )
+        await self._async_save()
+        # Consent is checked again right before the request: an opt-out made
+        # while the row was being saved has discarded it.
+        if not self._may_send(row, endpoint):
+            self._outbox = restarted(self._outbox, dt_util.utcnow())
+            await self._async_save()
+            return
+        attempt = await async_submit(
+            self._session, endpoint, row.body, row.idempotency_key
+        )
+        now = dt_util.utcnow()
+        self._outbox = weekly_finished(
+            self._outbox,
+            row.period_start,
+            attempt.result,
+            now,
+            rng=self._rng,
+            retry_after=attempt.retry_after,
+        )
+        if attempt.result is AttemptResult.ACCEPTED:
+            self._last_accepted = now.replace(minute=0, second=0, microsecond=0)
+            self._clear_issue("submission_rejected")
+            self._clear_issue("submission_invalid")
+        elif self._row_status(row) is WeeklyStatus.REJECTED:
+            self._raise_rejection_issue(attempt)
+        await self._async_save(
+            LoggedAttempt(
+                now,
+                row.installation_id,
+                endpoint.base_url,
+                attempt.result,
+                attempt.http_status,
+                row.period_start,
+            )
+        )
+
+    def _may_send(self, row: WeeklyRow, endpoint: Endpoint) -> bool:
+        return (
+            self._row_status(row) is WeeklyStatus.IN_FLIGHT
+            and self._history.sharing
+            and self._settings.endpoint == endpoint
+            and week_is_eligible(self._history, row.period_start)
+        )
+
+    def _row_status(self, row: WeeklyRow) -> WeeklyStatus | None:
+        return next(
+            (
+                current.status
+                for current in self._outbox.weekly
+                if current.period_start == row.period_start
+            ),
+            None,
+        )
+
+    async def _async_send_deletion(self, row: DeletionRow) -> None:
+        self._outbox = deletion_started(self._outbox, row.installation_id, row.endpoint)
+        await self._async_save()
+        # The key belongs to the endpoint it was configured for and is never
+        # sent to another one.
+        current = self._settings.endpoint
+        key = current.api_key if current and current.base_url == row.endpoint else None
+        attempt = await async_request_deletion(
+            self._session, Endpoint(row.endpoint, key), row.installation_id
+        )
+        now = dt_util.utcnow()
+        self._outbox = deletion_finished(
+            self._outbox, row.installation_id, row.endpoint, attempt.result, now
+        )
+        # Acknowledged: the id and what it sent there are forgotten, log included.
+        self._outbox = forget_acknowledged(self._outbox)
+        if attempt.result in _REFUSALS:
+            self._raise_issue("deletion_refused", {})
+        elif not self._waiting_deletions():
+            self._clear_issue("deletion_refused")
+        await self._async_save(
+            LoggedAttempt(
+                now,
+                row.installation_id,
+                row.endpoint,
+                attempt.result,
+                attempt.http_status,
+            )
+        )
+
+    # ----- state for the entities ---------------------------------------------------
+
+    @property
+    def _has_endpoint(self) -> bool:
+        return self._settings.endpoint is not None
+
+    def _waiting_deletions(self) -> list[DeletionRow]:
+        return [
+            row
+            for row in self._outbox.deletions
+            if row.status in (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
+        ]
+
+    def _status(self, now: datetime) -> SharingStatus:
+        return SharingStatus(
+            state=sharing_state(self._history, POLICY_VERSION, self._has_endpoint),
+            last_submission=self._last_accepted,
+            next_submission=next_submission_at(
+                self._outbox,
+                self._history,
+                now,
+                self._send_offset,
+                has_endpoint=self._has_endpoint,
+            ),
+            pending_submissions=sum(
+                row.status in (WeeklyStatus.PENDING, WeeklyStatus.IN_FLIGHT)
+                for row in self._outbox.weekly
+            ),
+            pending_deletions=len(self._waiting_deletions()),
+        )
+
+    @callback
+    def _publish(self) -> None:
+        self.async_set_updated_data(self._status(dt_util.utcnow()))
+
+    async def _async_save(self, attempt: LoggedAttempt | None = None) -> None:
+        await self._store.async_call(
+            LocalStatisticsStore.save_sharing, self._history, self._outbox, attempt
+        )
+
+    # ----- repair issues --------------------------------------------------------------
+
+    def _raise_rejection_issue(self, attempt: Attempt) -> None:
+        if attempt.result is AttemptResult.INVALID_PAYLOAD:
+            field = attempt.rejected_field or "?"
+            self._raise_issue("submission_invalid", {"field": field})
+        else:
+            self._raise_issue(
+                "submission_rejected", {"status": str(attempt.http_status)}
+            )
+
+    def _raise_issue(self, key: str, placeholders: dict[str, str]) -> None:
+        entry = self.config_entry
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"{key}_{entry.entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"title": entry.title, **placeholders},
+        )
+
+    def _clear_issue(self, key: str) -> None:
+        ir.async_delete_issue(self.hass, DOMAIN, f"{key}_{self.config_entry.entry_id}")
