@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
@@ -11,6 +12,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.printernizer_usage import store as store_module
 from custom_components.printernizer_usage.const import (
     CONF_BASELINE_ID,
     CONF_COLLECTION_API_KEY,
@@ -24,6 +26,7 @@ from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
+SEND_OFFSET = timedelta(hours=7, minutes=30)
 BASELINE_ID = "9c1d6e0f2a3b4c5d"
 
 
@@ -31,6 +34,14 @@ BASELINE_ID = "9c1d6e0f2a3b4c5d"
 def wednesday(freezer: FrozenDateTimeFactory) -> None:
     """Freeze time in the middle of a UTC week (before any token is issued)."""
     freezer.move_to("2026-11-25T10:05:00+00:00")
+
+
+@pytest.fixture
+def fixed_send_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw the same send offset every time, so tests know when to look."""
+    monkeypatch.setattr(
+        store_module.secrets, "randbelow", lambda _: int(SEND_OFFSET.total_seconds())
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage.const import (
     CONF_BASELINE_ID,
+    CONF_SHARE_STATISTICS,
     DEFAULT_URL,
     DOMAIN,
 )
@@ -46,8 +47,14 @@ async def test_user_step_creates_entry(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: f" {printernizer.url}/ "}
     )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "privacy"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Printernizer"  # titles get logged: no address
+    assert result["options"] == {CONF_SHARE_STATISTICS: False}
     assert result["data"] == {
         CONF_URL: printernizer.url,
         CONF_BASELINE_ID: result["data"][CONF_BASELINE_ID],
@@ -81,7 +88,7 @@ async def test_user_step_errors_then_recovers(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: printernizer.url}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["step_id"] == "privacy"
 
 
 async def test_user_step_refused_connection(
@@ -220,6 +227,9 @@ async def test_user_step_by_host_name(
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_URL: f"localhost:{printernizer.port}"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == f"http://localhost:{printernizer.port}"

@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.printernizer_usage import store as store_module
 from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
@@ -32,25 +31,16 @@ from custom_components.printernizer_usage.const import (
 )
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
-from .conftest import ENTRY_ID
+from .conftest import ENTRY_ID, SEND_OFFSET as OFFSET
 from .simulator import collection as collection_module
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
-OFFSET = timedelta(hours=7, minutes=30)
 # Consent given on Wednesday 2026-11-25: the first whole week it covers.
 FIRST_WEEK = datetime(2026, 11, 30, tzinfo=UTC)
 WEEK = timedelta(days=7)
-
-
-@pytest.fixture
-def fixed_send_offset(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Draw the same send offset every time, so the tests know when to look."""
-    monkeypatch.setattr(
-        store_module.secrets, "randbelow", lambda _: int(OFFSET.total_seconds())
-    )
 
 
 async def travel(

@@ -1,31 +1,142 @@
-"""Config flow: the Printernizer URL, checked against its health endpoint."""
+"""Config and options flows: Printernizer URL, privacy step, sharing settings."""
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import partial
+import json
+import secrets
 from typing import Any
 import uuid
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.const import CONF_URL
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .api import PrinternizerClient, PrinternizerError, normalise_base_url
-from .const import CONF_BASELINE_ID, DEFAULT_URL, DOMAIN, ErrorType
+from .api import ItemKeyer, PrinternizerClient, PrinternizerError, normalise_base_url
+from .const import (
+    CONF_BASELINE_ID,
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DEFAULT_URL,
+    DOMAIN,
+    POLICY_VERSION,
+    PRIVACY_URL,
+    ErrorType,
+)
+from .coordinator import PrinternizerUsageConfigEntry
+from .payload import PrinternizerFacts, preview_payload, week_start
+from .store import LocalStatisticsStore
+from .submitter import CollectionUrlError, async_check_health, normalise_collection_url
 
 # Home Assistant logs entry titles, so the title does not name the server's
 # address; users can rename an entry.
 TITLE = "Printernizer"
+CONF_DELETE_SHARED = "delete_shared"
 
 
 def _url_schema(default: str) -> vol.Schema:
     return vol.Schema({vol.Required(CONF_URL, default=default): str})
 
 
+# Sharing is off unless the user ticks the box.
+SHARE_SCHEMA = vol.Schema({vol.Required(CONF_SHARE_STATISTICS, default=False): bool})
+COLLECTION_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_COLLECTION_URL): str,
+        vol.Optional(CONF_COLLECTION_API_KEY): str,
+    }
+)
+
+
+async def _async_preview(
+    hass: HomeAssistant, facts: PrinternizerFacts, flags: dict[str, bool]
+) -> dict[str, str]:
+    """Return the privacy step's placeholders: the preview and the policy link."""
+    payload = await hass.async_add_executor_job(
+        partial(
+            preview_payload,
+            identity=None,
+            printernizer=facts,
+            flags_now=flags,
+            time_zone=hass.config.time_zone,
+            today=dt_util.utcnow().date(),
+        )
+    )
+    return {
+        "preview": f"```json\n{json.dumps(payload, indent=2)}\n```",
+        "privacy_url": PRIVACY_URL,
+    }
+
+
+async def _async_live_facts(
+    client: PrinternizerClient,
+) -> tuple[PrinternizerFacts, dict[str, bool]]:
+    """Read what a payload would say about a Printernizer that was just checked.
+
+    Ids are hashed with a throwaway salt and only the types are counted.
+    Whatever cannot be read stays unknown: the preview still shows its shape.
+    """
+    try:
+        app_version = await client.async_app_version()
+        runtime = await client.async_runtime_facts()
+        printers = await client.async_printers(ItemKeyer(secrets.token_bytes(32)))
+        flags = await client.async_feature_flags()
+    except PrinternizerError:
+        return PrinternizerFacts(None, None, None, None, {}), {}
+    return (
+        PrinternizerFacts(
+            app_version=app_version,
+            python_version=runtime.python_version,
+            platform=runtime.platform,
+            deployment_mode=runtime.deployment_mode,
+            fleet=dict(Counter(printer.printer_type for printer in printers or ())),
+        ),
+        {str(flag): value for flag, value in flags.items()},
+    )
+
+
+async def _async_check_collection_url(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the collection-server options if the server answers, else errors."""
+    try:
+        url = normalise_collection_url(user_input[CONF_COLLECTION_URL])
+    except CollectionUrlError as err:
+        return {}, {CONF_COLLECTION_URL: err.reason}
+    if not await async_check_health(async_get_clientsession(hass), url):
+        return {}, {"base": "collection_unreachable"}
+    key = user_input.get(CONF_COLLECTION_API_KEY, "").strip()
+    return {CONF_COLLECTION_URL: url, CONF_COLLECTION_API_KEY: key}, {}
+
+
 class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one entry per Printernizer server."""
 
     VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._data: dict[str, Any] = {}
+        self._client: PrinternizerClient | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(
+        config_entry: PrinternizerUsageConfigEntry,
+    ) -> PrinternizerUsageOptionsFlow:
+        """Return the flow that changes the sharing settings."""
+        return PrinternizerUsageOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -37,14 +148,57 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
             if url is not None:
                 await self.async_set_unique_id(url)
                 self._abort_if_unique_id_configured()
-                return self.async_create_entry(
-                    title=TITLE,
-                    data={CONF_URL: url, CONF_BASELINE_ID: uuid.uuid4().hex},
-                )
+                self._data = {CONF_URL: url, CONF_BASELINE_ID: uuid.uuid4().hex}
+                return await self.async_step_privacy()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
                 _url_schema(DEFAULT_URL), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_privacy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Explain sharing, show the preview, and ask; the box starts unticked."""
+        if user_input is not None:
+            if user_input[CONF_SHARE_STATISTICS]:
+                return await self.async_step_collection_server()
+            return self.async_create_entry(
+                title=TITLE, data=self._data, options={CONF_SHARE_STATISTICS: False}
+            )
+        if self._client is None:  # pragma: no cover - the user step made it
+            msg = "the Printernizer URL was not checked"
+            raise RuntimeError(msg)
+        facts, flags = await _async_live_facts(self._client)
+        return self.async_show_form(
+            step_id="privacy",
+            data_schema=SHARE_SCHEMA,
+            description_placeholders=await _async_preview(self.hass, facts, flags),
+        )
+
+    async def async_step_collection_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask where to send the statistics; only HTTPS servers that answer."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            server, errors = await _async_check_collection_url(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title=TITLE,
+                    data=self._data,
+                    options={
+                        CONF_SHARE_STATISTICS: True,
+                        CONF_CONSENTED_POLICY: POLICY_VERSION,
+                        **server,
+                    },
+                )
+        return self.async_show_form(
+            step_id="collection_server",
+            data_schema=self.add_suggested_values_to_schema(
+                COLLECTION_SCHEMA, user_input
             ),
             errors=errors,
         )
@@ -89,4 +243,97 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
             if err.kind is ErrorType.INVALID_RESPONSE:
                 return None, {"base": "invalid_response"}
             return None, {"base": "cannot_connect"}
+        self._client = client
         return url, {}
+
+
+class PrinternizerUsageOptionsFlow(OptionsFlow):
+    """Turn sharing on or off, and set the collection server; applied at once."""
+
+    config_entry: PrinternizerUsageConfigEntry
+
+    def __init__(self) -> None:
+        """Start with nothing changed."""
+        self._turning_on = False
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer the two settings."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["sharing", "collection_server"]
+        )
+
+    async def async_step_sharing(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what sharing means and the preview; tick to share, untick to stop."""
+        options = self.config_entry.options
+        sharing = bool(options.get(CONF_SHARE_STATISTICS, False))
+        if user_input is not None:
+            if user_input[CONF_DELETE_SHARED]:
+                if self.config_entry.state is not ConfigEntryState.LOADED:
+                    return self.async_abort(reason="entry_not_loaded")
+                sharing_runtime = self.config_entry.runtime_data.sharing
+                await sharing_runtime.async_request_remote_deletion()
+            if not user_input[CONF_SHARE_STATISTICS]:
+                return self.async_create_entry(
+                    data={**options, CONF_SHARE_STATISTICS: False}
+                )
+            if not options.get(CONF_COLLECTION_URL):
+                self._turning_on = True
+                return await self.async_step_collection_server()
+            return self.async_create_entry(data=self._sharing_options())
+        facts, flags = await self._async_stored_facts()
+        return self.async_show_form(
+            step_id="sharing",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_SHARE_STATISTICS, default=sharing): bool,
+                    vol.Required(CONF_DELETE_SHARED, default=False): bool,
+                }
+            ),
+            description_placeholders=await _async_preview(self.hass, facts, flags),
+        )
+
+    async def async_step_collection_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set where submissions and deletion requests go."""
+        errors: dict[str, str] = {}
+        options = self.config_entry.options
+        if user_input is not None:
+            server, errors = await _async_check_collection_url(self.hass, user_input)
+            if not errors:
+                updated = self._sharing_options() if self._turning_on else options
+                return self.async_create_entry(data={**updated, **server})
+        suggested = user_input or {
+            key: options[key]
+            for key in (CONF_COLLECTION_URL, CONF_COLLECTION_API_KEY)
+            if options.get(key)
+        }
+        return self.async_show_form(
+            step_id="collection_server",
+            data_schema=self.add_suggested_values_to_schema(
+                COLLECTION_SCHEMA, suggested
+            ),
+            errors=errors,
+        )
+
+    def _sharing_options(self) -> dict[str, Any]:
+        """Return the options after the user ticked sharing under this policy."""
+        return {
+            **self.config_entry.options,
+            CONF_SHARE_STATISTICS: True,
+            CONF_CONSENTED_POLICY: POLICY_VERSION,
+        }
+
+    async def _async_stored_facts(self) -> tuple[PrinternizerFacts, dict[str, bool]]:
+        """Return what the store last saw, or nothing while the entry is not loaded."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return PrinternizerFacts(None, None, None, None, {}), {}
+        store = self.config_entry.runtime_data.store
+        facts = await store.async_call(LocalStatisticsStore.printernizer_facts)
+        week = week_start(dt_util.utcnow().date())
+        counts = await store.async_call(LocalStatisticsStore.week_counts, week)
+        return facts, dict(counts.feature_flags)

@@ -25,6 +25,9 @@ CONF_SHARE_STATISTICS: Final = "share_statistics"
 CONF_CONSENTED_POLICY: Final = "consented_policy_version"
 CONF_COLLECTION_URL: Final = "collection_url"
 CONF_COLLECTION_API_KEY: Final = "collection_api_key"
+PRIVACY_URL: Final = (
+    "https://github.com/schmacka/printernizer-usage-statistics/blob/main/PRIVACY.md"
+)
 
 # Item lists are read in pages of this size, and at most this many item keys are
 # remembered per list (the oldest is forgotten first), so neither a poll nor the

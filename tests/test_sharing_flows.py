@@ -1,0 +1,279 @@
+"""The privacy step, the collection server and the options toggle, branch by branch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import json
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.printernizer_usage.config_flow import CONF_DELETE_SHARED
+from custom_components.printernizer_usage.const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DOMAIN,
+    PRIVACY_URL,
+)
+from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
+
+from .simulator.collection import CollectionSimulator
+from .simulator.printernizer import PrinternizerSimulator
+from .test_sharing import FIRST_WEEK, OFFSET, WEEK, export, sensor, start, travel
+
+pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
+
+
+def preview_of(result: Any) -> dict[str, Any]:
+    """Return the payload preview a form shows."""
+    text = result["description_placeholders"]["preview"]
+    assert text.startswith("```json\n")
+    preview: dict[str, Any] = json.loads(text.removeprefix("```json\n")[:-4])
+    return preview
+
+
+async def privacy_step(hass: HomeAssistant, url: str) -> Any:
+    """Run the user step and return the privacy form."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: url}
+    )
+
+
+async def test_privacy_step_shows_this_installations_preview(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """The preview is filled with the live fleet, versions and country; unticked."""
+    await hass.config.async_update(time_zone="Europe/Berlin")
+    result = await privacy_step(hass, printernizer.url)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "privacy"
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {CONF_SHARE_STATISTICS: False}
+    assert result["description_placeholders"]["privacy_url"] == PRIVACY_URL
+    preview = preview_of(result)
+    assert preview["installation"]["country_code"] == "DE"
+    assert preview["installation"]["installation_id"] == NOT_YET_KNOWN
+    assert preview["installation"]["app_version"] == printernizer.health_version
+    assert preview["printer_fleet"]["printer_count"] == len(printernizer.printers)
+    assert preview["period"]["start"] == "2026-11-30T00:00:00Z"
+    assert preview["usage_stats"]["job_count"] == NOT_YET_KNOWN
+
+
+async def test_privacy_step_preview_when_details_fail(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """Printernizer failing after the URL check still gives the preview's shape."""
+    printernizer.fail("500", "/api/v1/printers", times=10)
+    result = await privacy_step(hass, printernizer.url)
+    preview = preview_of(result)
+    assert preview["installation"]["app_version"] == "unknown"
+    assert preview["printer_fleet"]["printer_count"] == 0
+
+
+async def test_declining_creates_a_local_only_entry(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """Unticked, the entry works and nothing is set up for sending."""
+    result = await privacy_step(hass, printernizer.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert sensor(hass, "sharing") == "off"
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://stats.example.org", {CONF_COLLECTION_URL: "insecure_url"}),
+        ("ftp://stats.example.org", {CONF_COLLECTION_URL: "invalid_url"}),
+        ("https://user:pw@stats.example.org", {CONF_COLLECTION_URL: "invalid_url"}),
+        ("http://127.0.0.1:9", {"base": "collection_unreachable"}),
+    ],
+)
+async def test_consenting_asks_for_a_working_collection_server(
+    hass: HomeAssistant,
+    printernizer: PrinternizerSimulator,
+    collection: CollectionSimulator,
+    url: str,
+    error: dict[str, str],
+) -> None:
+    """Ticking leads to the server; bad addresses get translated errors."""
+    result = await privacy_step(hass, printernizer.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
+    )
+    assert result["step_id"] == "collection_server"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: url}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == error
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_COLLECTION_URL: collection.url + "/",
+            CONF_COLLECTION_API_KEY: f" {collection.api_key} ",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {
+        CONF_SHARE_STATISTICS: True,
+        CONF_CONSENTED_POLICY: 1,
+        CONF_COLLECTION_URL: collection.url,
+        CONF_COLLECTION_API_KEY: collection.api_key,
+    }
+    await hass.async_block_till_done()
+    assert sensor(hass, "sharing") == "active"
+
+
+async def options_sharing_step(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the options and pick the sharing settings."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["sharing", "collection_server"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "sharing"}
+    )
+
+
+async def test_options_turn_sharing_off_at_once(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unticking stops sharing live: the pending week is never sent."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    assert sensor(hass, "pending_submissions") == "1"
+    result = await options_sharing_step(hass, sharing_entry)
+    assert result["step_id"] == "sharing"
+    assert preview_of(result)["printer_fleet"]["printer_count"] == 3
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert sharing_entry.state is ConfigEntryState.LOADED  # no reload needed
+    assert sensor(hass, "sharing") == "off"
+    assert sensor(hass, "pending_submissions") == "0"
+    await travel(hass, freezer, FIRST_WEEK + 2 * WEEK)
+    assert collection.submissions == []
+
+
+async def test_options_off_and_delete_what_was_shared(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The second box queues deletion requests, which go out at once."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    installation_id = collection.submissions[0].installation_id
+    result = await options_sharing_step(hass, sharing_entry)
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: True}
+    )
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(seconds=2))
+    assert collection.deletions == [installation_id]
+    assert collection.submissions == []
+    assert (await export(hass, sharing_entry))["weekly_submissions"] == []
+
+
+async def test_options_turn_sharing_on_with_the_explicit_tick(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    collection: CollectionSimulator,
+) -> None:
+    """Off to on shows the preview, then asks for the server if none is set."""
+    result = await options_sharing_step(hass, init_integration)
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults == {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+    )
+    assert result["step_id"] == "collection_server"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: "http://stats.example.org"}
+    )
+    assert result["errors"] == {CONF_COLLECTION_URL: "insecure_url"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: collection.url}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options == {
+        CONF_SHARE_STATISTICS: True,
+        CONF_CONSENTED_POLICY: 1,
+        CONF_COLLECTION_URL: collection.url,
+        CONF_COLLECTION_API_KEY: "",
+    }
+    assert sensor(hass, "sharing") == "active"
+    # Off again, then on again: the server is kept, no question asked.
+    result = await options_sharing_step(hass, init_integration)
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+    )
+    result = await options_sharing_step(hass, init_integration)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert sensor(hass, "sharing") == "active"
+    decisions = (await export(hass, init_integration))["consent_history"]
+    assert [entry["share_statistics"] for entry in decisions] == [True, False, True]
+
+
+async def test_options_edit_the_collection_server(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+) -> None:
+    """The server form shows the current one and checks a new one the same way."""
+    await start(hass, sharing_entry)
+    result = await hass.config_entries.options.async_init(sharing_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "collection_server"}
+    )
+    assert result["step_id"] == "collection_server"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: "http://127.0.0.1:9"}
+    )
+    assert result["errors"] == {"base": "collection_unreachable"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_COLLECTION_URL: collection.url, CONF_COLLECTION_API_KEY: "new-key"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert sharing_entry.options[CONF_COLLECTION_API_KEY] == "new-key"
+    assert sharing_entry.options[CONF_SHARE_STATISTICS] is True
+
+
+async def test_options_of_an_entry_that_is_not_loaded(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """The preview still shows; a deletion cannot be queued and says why."""
+    mock_config_entry.add_to_hass(hass)
+    result = await options_sharing_step(hass, mock_config_entry)
+    assert preview_of(result)["printer_fleet"]["printer_count"] == 0
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: True}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_not_loaded"
