@@ -6,15 +6,19 @@ collection-server simulator on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import itertools
+import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -459,3 +463,98 @@ async def test_the_key_never_goes_to_another_endpoint(
     assert collection.deletions == []  # the old server wants its own key
     assert other.requests == []
     assert sensor(hass, "pending_deletion_requests") == "1"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop and the worker threads run until a condition holds (5 s max)."""
+    pause = threading.Event()
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+        pause.wait(0.001)  # real time, whatever the frozen clock says
+    pytest.fail("condition not reached")
+
+
+async def test_consent_is_checked_again_right_before_the_request(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An opt-out made while a send was being prepared stops that very send."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    reached, release = threading.Event(), threading.Event()
+    save = LocalStatisticsStore.save_sharing
+
+    def held_save(
+        store: LocalStatisticsStore, history: Any, outbox: Any, *a: Any
+    ) -> None:
+        if any(row.status == "in_flight" for row in outbox.weekly):
+            reached.set()
+            release.wait(5)
+        save(store, history, outbox, *a)
+
+    monkeypatch.setattr(LocalStatisticsStore, "save_sharing", held_save)
+    freezer.move_to(FIRST_WEEK + WEEK + OFFSET)
+    sending = hass.async_create_task(
+        sharing_entry.runtime_data.sharing.async_send_due()
+    )
+    await until(reached.is_set)
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
+    )
+    await until(lambda: sensor(hass, "sharing") == "off")
+    release.set()
+    await sending
+    await hass.async_block_till_done()
+    assert [r for r in collection.requests if r[0] == "POST"] == []
+    data = await export(hass, sharing_entry)
+    assert [row["status"] for row in data["weekly_submissions"]] == ["discarded"]
+
+
+async def test_a_send_cut_off_by_unloading_is_resent_with_its_key(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unloading cancels a request in progress; the next start sends it again."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    collection.fail("slow", "/submit", delay=2)
+    send_at = FIRST_WEEK + WEEK + OFFSET
+    freezer.move_to(send_at)
+    async_fire_time_changed(hass, send_at)
+    await until(lambda: ("POST", "/submit") in collection.requests)
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    await start(hass, sharing_entry)
+    assert sensor(hass, "pending_submissions") == "1"
+    # Resent an hour after the cut-off request: one request per rolling hour.
+    await travel(hass, freezer, send_at + timedelta(hours=1))
+    # The cut-off request never finished; the resend carries the same key.
+    assert [r for r in collection.requests if r[0] == "POST"] == [
+        ("POST", "/submit")
+    ] * 2
+    assert periods(collection) == ["2026-11-30T00:00:00Z"]
+    data = await export(hass, sharing_entry)
+    assert [row["status"] for row in data["weekly_submissions"]] == ["sent"]
+
+
+async def test_sharing_sensors_can_be_updated_on_request(
+    hass: HomeAssistant, sharing_entry: MockConfigEntry
+) -> None:
+    """Asking Home Assistant to update a sharing sensor recomputes its state."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    await start(hass, sharing_entry)
+    await hass.services.async_call(
+        "homeassistant",
+        "update_entity",
+        {"entity_id": "sensor.printernizer_usage_statistics_next_submission"},
+        blocking=True,
+    )
+    expected = FIRST_WEEK + WEEK + OFFSET
+    assert sensor(hass, "next_submission") == expected.isoformat()
