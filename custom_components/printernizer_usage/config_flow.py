@@ -250,8 +250,6 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
 class PrinternizerUsageOptionsFlow(OptionsFlow):
     """Turn sharing on or off, and set the collection server; applied at once."""
 
-    config_entry: PrinternizerUsageConfigEntry
-
     def __init__(self) -> None:
         """Start with nothing changed."""
         self._turning_on = False
