@@ -23,6 +23,7 @@ from custom_components.printernizer_usage.payload import (
     build_payload,
     country_code,
     day_stamp,
+    fields_added_after,
     preview_payload,
     serialise,
     week_bounds,
@@ -255,6 +256,9 @@ def test_fields_follow_the_consented_policy_version() -> None:
     assert "slicer_count" not in build_payload(SAMPLE, 1, fields)["usage_stats"]
     assert build_payload(SAMPLE, 2, fields)["usage_stats"]["slicer_count"] == 4
     assert build_payload(SAMPLE, 0, fields) == {}
+    assert fields_added_after(1, fields) == ["usage_stats.slicer_count"]
+    assert fields_added_after(2, fields) == []
+    assert fields_added_after(1) == []  # policy 1 is the current one
 
 
 def test_periods_are_whole_utc_weeks() -> None:

@@ -160,5 +160,12 @@ async def async_remove_entry(
     await hass.async_add_executor_job(
         delete_store_files, store_path(hass, entry.entry_id)
     )
-    for issue in ("store_recovered", "store_schema_too_new"):
+    for issue in (
+        "store_recovered",
+        "store_schema_too_new",
+        "reconsent",
+        "submission_rejected",
+        "submission_invalid",
+        "deletion_refused",
+    ):
         ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")

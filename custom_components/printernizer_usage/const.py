@@ -25,6 +25,8 @@ CONF_SHARE_STATISTICS: Final = "share_statistics"
 CONF_CONSENTED_POLICY: Final = "consented_policy_version"
 CONF_COLLECTION_URL: Final = "collection_url"
 CONF_COLLECTION_API_KEY: Final = "collection_api_key"
+# A newer policy the user chose not to accept: its repair issue stays away.
+CONF_DECLINED_POLICY: Final = "declined_policy_version"
 PRIVACY_URL: Final = (
     "https://github.com/schmacka/printernizer-usage-statistics/blob/main/PRIVACY.md"
 )

@@ -269,6 +269,17 @@ def build_payload(
     return payload
 
 
+def fields_added_after(
+    consented_policy: int, fields: tuple[PayloadField, ...] = PAYLOAD_FIELDS
+) -> list[str]:
+    """Return the dotted paths of fields a newer policy adds to a consented one."""
+    return [
+        ".".join(field.path)
+        for field in fields
+        if field.since_policy > consented_policy
+    ]
+
+
 def serialise(payload: Mapping[str, Any]) -> bytes:
     """Return the exact bytes a submission sends: compact JSON."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()

@@ -31,6 +31,7 @@ from .const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
+    CONF_DECLINED_POLICY,
     CONF_SHARE_STATISTICS,
     DOMAIN,
     LOGGER,
@@ -60,7 +61,7 @@ from .outbox import (
     weekly_started,
     weeks_to_build,
 )
-from .payload import week_bounds, week_start
+from .payload import fields_added_after, week_bounds, week_start
 from .store import LocalStatisticsStore, LoggedAttempt
 from .store_worker import StoreWorker
 from .submitter import Attempt, Endpoint, async_request_deletion, async_submit
@@ -429,6 +430,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     @callback
     def _publish(self) -> None:
         self.async_set_updated_data(self._status(dt_util.utcnow()))
+        self._sync_reconsent_issue()
 
     async def _async_save(self, attempt: LoggedAttempt | None = None) -> None:
         await self._store.async_call(
@@ -445,6 +447,40 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._raise_issue(
                 "submission_rejected", {"status": str(attempt.http_status)}
             )
+
+    def _sync_reconsent_issue(self) -> None:
+        """Offer a newer policy while sharing under an older one, until decided.
+
+        Sharing goes on with the consented fields meanwhile; accepting adds the
+        new ones from the next whole week, keeping leaves things as they are.
+        """
+        entry = self.config_entry
+        latest = self._history.latest
+        declined = int(entry.options.get(CONF_DECLINED_POLICY, 0))
+        if (
+            latest is None
+            or not latest.share
+            or latest.policy_version >= POLICY_VERSION
+            or declined >= POLICY_VERSION
+        ):
+            self._clear_issue("reconsent")
+            return
+        new_fields = fields_added_after(latest.policy_version)
+        placeholders = {
+            "title": entry.title,
+            "version": str(POLICY_VERSION),
+            "fields": ", ".join(f"`{path}`" for path in new_fields) or "-",
+        }
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            f"reconsent_{entry.entry_id}",
+            is_fixable=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="reconsent",
+            translation_placeholders=placeholders,
+            data={"entry_id": entry.entry_id, **placeholders},
+        )
 
     def _raise_issue(self, key: str, placeholders: dict[str, str]) -> None:
         entry = self.config_entry

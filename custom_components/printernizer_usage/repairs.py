@@ -1,0 +1,73 @@
+"""Repair flow: accept a newer privacy policy, or keep sharing as consented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult
+import voluptuous as vol
+
+from .const import (
+    CONF_CONSENTED_POLICY,
+    CONF_DECLINED_POLICY,
+    POLICY_VERSION,
+    PRIVACY_URL,
+)
+
+CONF_ACCEPT = "accept_new_policy"
+
+
+class ReconsentFlow(RepairsFlow):
+    """Ask, with an unticked box, whether to share the newer policy's fields."""
+
+    def __init__(self, entry_id: str, placeholders: dict[str, str]) -> None:
+        """Remember the entry and what the issue told the user."""
+        self._entry_id = entry_id
+        self._placeholders = placeholders
+
+    # The flow result's context type differs between Home Assistant releases
+    # (later ones give repairs a context of their own); Any spans them.
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> FlowResult[Any, str]:
+        """Start with the question (the input here is the issue, not an answer)."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> FlowResult[Any, str]:
+        """Tick to accept (new fields from the next whole week); untick to keep."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            key = (
+                CONF_CONSENTED_POLICY
+                if user_input[CONF_ACCEPT]
+                else (CONF_DECLINED_POLICY)
+            )
+            self.hass.config_entries.async_update_entry(
+                entry, options={**entry.options, key: POLICY_VERSION}
+            )
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({vol.Required(CONF_ACCEPT, default=False): bool}),
+            description_placeholders={
+                **self._placeholders,
+                "privacy_url": PRIVACY_URL,
+            },
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """Return the flow that fixes a re-consent issue."""
+    issue_data = data or {}
+    return ReconsentFlow(
+        str(issue_data.get("entry_id", "")),
+        {key: str(issue_data.get(key, "")) for key in ("title", "version", "fields")},
+    )
