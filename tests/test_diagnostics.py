@@ -17,6 +17,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.matchers import path_type
 
 from .helpers import refresh
+from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 
 pytestmark = pytest.mark.usefixtures("wednesday")
@@ -45,3 +46,24 @@ async def test_entry_diagnostics(
         matcher=FILE_SIZE
     )
     assert printernizer.url not in str(diagnostics)
+
+
+async def test_sharing_secrets_are_redacted(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+) -> None:
+    """The collection server and its key never appear in diagnostics."""
+    sharing_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, sharing_entry
+    )
+    assert diagnostics["entry"]["options"]["collection_url"] == "**REDACTED**"
+    assert diagnostics["entry"]["options"]["collection_api_key"] == "**REDACTED**"
+    assert diagnostics["sharing"]["state"] == "active"
+    text = str(diagnostics)
+    assert collection.url not in text
+    assert str(collection.api_key) not in text

@@ -9,13 +9,14 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_BASELINE_ID
+from .const import CONF_BASELINE_ID, CONF_COLLECTION_API_KEY, CONF_COLLECTION_URL
 from .coordinator import PrinternizerUsageConfigEntry
 from .store import LocalStatisticsStore
 
-# The Printernizer URL names a host on the user's network; the baseline id is
-# an entry's own random token and of no use to anyone reading diagnostics.
-TO_REDACT = {CONF_URL, CONF_BASELINE_ID}
+# The Printernizer URL names a host on the user's network; the collection
+# server and its key are the user's secrets; the baseline id is an entry's own
+# random token and of no use to anyone reading diagnostics.
+TO_REDACT = {CONF_URL, CONF_BASELINE_ID, CONF_COLLECTION_URL, CONF_COLLECTION_API_KEY}
 
 
 async def async_get_config_entry_diagnostics(
@@ -36,5 +37,6 @@ async def async_get_config_entry_diagnostics(
             "last_error": data.last_error,
         },
         "this_week": this_week,
+        "sharing": asdict(runtime.sharing.data),
         "store": await runtime.store.async_call(LocalStatisticsStore.summary),
     }
