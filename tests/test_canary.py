@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 import json
 import logging
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -15,10 +17,20 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.printernizer_usage import store_path
-from custom_components.printernizer_usage.const import CONF_BASELINE_ID, DOMAIN
+from custom_components.printernizer_usage.const import (
+    CONF_BASELINE_ID,
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DOMAIN,
+)
 
+from .conftest import SEND_OFFSET
 from .helpers import entity_states, refresh
+from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+from .test_sharing import FIRST_WEEK, WEEK, start, travel
 
 # Printernizer is reached through a path prefix (as behind a reverse proxy),
 # so that its address is a canary too.
@@ -143,3 +155,56 @@ async def test_no_canary_escapes(
         assert_no_canary(file.name, file.read_bytes().decode("latin-1"))
     assert_no_canary("the log", caplog.text)
     assert "printernizer_usage" in caplog.text  # the log was captured at all
+
+
+COLLECTION_KEY = "COLLECTIONKEYCANARY5e1"
+
+
+@pytest.mark.usefixtures("wednesday", "fixed_send_offset", "socket_enabled")
+async def test_no_canary_reaches_the_collection_server_or_the_log(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    printernizer: PrinternizerSimulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Payloads carry no Printernizer canary; logs never show the server or key."""
+    caplog.set_level(logging.DEBUG)
+    collection = CollectionSimulator(api_key=COLLECTION_KEY)
+    collection.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Printernizer",
+            unique_id=printernizer.url,
+            data={CONF_URL: printernizer.url, CONF_BASELINE_ID: "0123456789abcdef"},
+            options={
+                CONF_SHARE_STATISTICS: True,
+                CONF_CONSENTED_POLICY: 1,
+                CONF_COLLECTION_URL: collection.url,
+                CONF_COLLECTION_API_KEY: COLLECTION_KEY,
+            },
+        )
+        await start(hass, entry)
+        await travel(hass, freezer, FIRST_WEEK + timedelta(hours=1))
+        feed_canaries(printernizer)
+        await refresh(hass, entry)
+        await travel(hass, freezer, FIRST_WEEK + WEEK + SEND_OFFSET)
+        (submission,) = collection.submissions
+        assert_no_canary("a submission", json.dumps(submission.payload))
+        assert_no_canary("its headers", json.dumps(submission.headers))
+        await entry.runtime_data.sharing.async_request_remote_deletion()
+        deletion_at = FIRST_WEEK + WEEK + SEND_OFFSET + timedelta(minutes=1)
+        await travel(hass, freezer, deletion_at)
+        assert len(collection.deletions) == 1
+        assert await async_setup_component(hass, "diagnostics", {})
+        client = await hass_client()
+        response = await client.get(f"/api/diagnostics/config_entry/{entry.entry_id}")
+        diagnostics = await response.text()
+        assert_no_canary("the diagnostics download", diagnostics)
+    finally:
+        collection.stop()
+    for where, text in (("the log", caplog.text), ("the diagnostics", diagnostics)):
+        assert COLLECTION_KEY not in text, where
+        assert collection.url not in text, where
+    assert_no_canary("the log", caplog.text)
