@@ -18,6 +18,11 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -53,8 +58,12 @@ def _url_schema(default: str) -> vol.Schema:
 SHARE_SCHEMA = vol.Schema({vol.Required(CONF_SHARE_STATISTICS, default=False): bool})
 COLLECTION_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_COLLECTION_URL): str,
-        vol.Optional(CONF_COLLECTION_API_KEY): str,
+        vol.Required(CONF_COLLECTION_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        vol.Optional(CONF_COLLECTION_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
     }
 )
 
