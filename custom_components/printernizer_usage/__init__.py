@@ -20,7 +20,11 @@ from .coordinator import (
     PrinternizerUsageRuntimeData,
 )
 from .services import async_setup_services
-from .sharing import SharingCoordinator, SharingSettings
+from .sharing import (
+    SharingCoordinator,
+    SharingSettings,
+    async_send_deletions_before_removal,
+)
 from .store import (
     SCHEMA_VERSION,
     LocalStatisticsStore,
@@ -156,10 +160,23 @@ def _async_raise_schema_issue(
 async def async_remove_entry(
     hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
 ) -> None:
-    """Delete the entry's statistics file, its journals and moved-aside copies."""
-    await hass.async_add_executor_job(
-        delete_store_files, store_path(hass, entry.entry_id)
-    )
+    """Delete the entry's statistics file, its journals and moved-aside copies.
+
+    Deletion requests still waiting get one last attempt first.
+    """
+    path = store_path(hass, entry.entry_id)
+    if await hass.async_add_executor_job(path.exists):
+        worker = StoreWorker()
+        try:
+            await worker.async_open(path, dt_util.utcnow())
+            record = await worker.async_call(LocalStatisticsStore.load_sharing)
+        except (sqlite3.Error, OSError, StoreSchemaTooNewError):
+            record = None  # nothing readable is waiting
+        finally:
+            await worker.async_close()
+        if record is not None:
+            await async_send_deletions_before_removal(hass, entry.options, record)
+    await hass.async_add_executor_job(delete_store_files, path)
     for issue in (
         "store_recovered",
         "store_schema_too_new",

@@ -62,7 +62,7 @@ from .outbox import (
     weeks_to_build,
 )
 from .payload import fields_added_after, week_bounds, week_start
-from .store import LocalStatisticsStore, LoggedAttempt
+from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
 from .submitter import Attempt, Endpoint, async_request_deletion, async_submit
 
@@ -72,6 +72,8 @@ if TYPE_CHECKING:
 # A wake-up never comes sooner than this after the last one, so a schedule
 # that (wrongly) pointed into the past could not spin the event loop.
 MIN_TIMER_DELAY: Final = timedelta(seconds=1)
+# Removing an entry waits at most this long for its last deletion requests.
+REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
 
 
@@ -105,6 +107,17 @@ class SharingStatus:
     next_submission: datetime | None
     pending_submissions: int
     pending_deletions: int
+
+
+def deletion_endpoint(row: DeletionRow, current: Endpoint | None) -> Endpoint:
+    """Return where a deletion request goes, with the key only if it is its own.
+
+    The key belongs to the endpoint it was set for and is never sent to
+    another one.
+    """
+    if current is not None and current.base_url == row.endpoint:
+        return current
+    return Endpoint(row.endpoint, None)
 
 
 class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
@@ -369,12 +382,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def _async_send_deletion(self, row: DeletionRow) -> None:
         self._outbox = deletion_started(self._outbox, row.installation_id, row.endpoint)
         await self._async_save()
-        # The key belongs to the endpoint it was configured for and is never
-        # sent to another one.
-        current = self._settings.endpoint
-        key = current.api_key if current and current.base_url == row.endpoint else None
         attempt = await async_request_deletion(
-            self._session, Endpoint(row.endpoint, key), row.installation_id
+            self._session,
+            deletion_endpoint(row, self._settings.endpoint),
+            row.installation_id,
         )
         now = dt_util.utcnow()
         self._outbox = deletion_finished(
@@ -496,3 +507,46 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
 
     def _clear_issue(self, key: str) -> None:
         ir.async_delete_issue(self.hass, DOMAIN, f"{key}_{self.config_entry.entry_id}")
+
+
+async def async_send_deletions_before_removal(
+    hass: HomeAssistant, options: Mapping[str, Any], record: SharingRecord
+) -> None:
+    """Make one last, time-limited attempt at the deletion requests still waiting.
+
+    The entry is going away with its file, so nothing would retry them later.
+    The log says how it went, without naming any id.
+    """
+    waiting = [
+        row
+        for row in record.outbox.deletions
+        if row.status in (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
+    ]
+    if not waiting:
+        return
+    current = SharingSettings.from_options(options).endpoint
+    session = async_get_clientsession(hass)
+    requests = [
+        async_request_deletion(
+            session, deletion_endpoint(row, current), row.installation_id
+        )
+        for row in waiting
+    ]
+    try:
+        async with asyncio.timeout(REMOVAL_DEADLINE.total_seconds()):
+            attempts = await asyncio.gather(*requests)
+    except TimeoutError:
+        attempts = []
+    acknowledged = sum(
+        attempt.result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND)
+        for attempt in attempts
+    )
+    if acknowledged == len(waiting):
+        LOGGER.info("All %d waiting deletion requests were acknowledged", acknowledged)
+    else:
+        LOGGER.warning(
+            "%d of %d waiting deletion requests could not be delivered before the "
+            "entry was removed; the collection server keeps that data",
+            len(waiting) - acknowledged,
+            len(waiting),
+        )
