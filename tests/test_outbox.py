@@ -31,6 +31,7 @@ from custom_components.printernizer_usage.outbox import (
     opted_out,
     reconcile,
     restarted,
+    send_now_requested,
     week_closed,
     weekly_finished,
     weekly_started,
@@ -490,3 +491,18 @@ def test_next_submission_shown_to_the_user() -> None:
         next_submission_at(outbox, CONSENTED, at(19), offset, has_endpoint=False)
         is None
     )
+
+
+def test_send_now_keeps_the_hourly_limit() -> None:
+    """Asking to send now makes pending weeks due, never two within an hour."""
+    outbox = Outbox()
+    for week in (W1, W2):
+        outbox = week_closed(outbox, week, OLD_ID, b"{}", at(20))
+    assert due(outbox, at(18)) is None
+    outbox = send_now_requested(outbox, at(18))
+    offered = due(outbox, at(18))
+    assert isinstance(offered, WeeklyDue)
+    assert offered.row.period_start == W1
+    outbox = sent(outbox, W1, SERVER, at(18))
+    assert due(outbox, at(18, 0, 30)) is None  # the hour is not over
+    assert send_now_requested(outbox, at(18, 0, 30)).weekly[0] == outbox.weekly[0]

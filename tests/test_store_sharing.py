@@ -21,6 +21,7 @@ from custom_components.printernizer_usage.outbox import (
     WeeklyRow,
     WeeklyStatus,
 )
+from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 from custom_components.printernizer_usage.store import (
     MAX_SEND_OFFSET,
     SCHEMA_VERSION,
@@ -312,3 +313,18 @@ def test_a_write_that_fails_changes_nothing(store: LocalStatisticsStore) -> None
     assert record.history == history
     assert record.outbox.weekly == (sent_week(OLD_ID, (ENDPOINT,)),)
     assert json.loads(record.outbox.weekly[0].body) == {"schema_version": "1.0"}
+
+
+def test_a_preview_creates_no_id(store: LocalStatisticsStore) -> None:
+    """Before an id exists the preview marks it; afterwards it shows it."""
+    week = date(2026, 11, 16)
+    preview = store.preview_week_payload(week, 1, "Europe/Berlin", NOW.date())
+    assert preview["installation"]["installation_id"] == NOT_YET_KNOWN
+    assert preview["installation"]["first_seen"] == NOT_YET_KNOWN
+    assert store.current_installation_id() is None
+    assert store.preview_week_payload(week, 0, "UTC", NOW.date()) == {}
+    identity = store.regenerate_installation_id(date(2026, 11, 2))
+    preview = store.preview_week_payload(week, 1, "Europe/Berlin", NOW.date())
+    assert preview["installation"]["installation_id"] == identity.installation_id
+    assert preview["installation"]["first_seen"] == "2026-11-02T00:00:00Z"
+    assert store.current_installation_id() == identity.installation_id

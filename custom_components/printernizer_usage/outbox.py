@@ -375,6 +375,20 @@ def endpoint_changed(outbox: Outbox, now: datetime) -> Outbox:
     )
 
 
+def send_now_requested(outbox: Outbox, now: datetime) -> Outbox:
+    """Make every pending week due at once, as the user asked.
+
+    Consent, expiry and the one request per rolling hour still apply.
+    """
+    return replace(
+        outbox,
+        weekly=tuple(
+            replace(row, due_at=now) if row.status is WeeklyStatus.PENDING else row
+            for row in outbox.weekly
+        ),
+    )
+
+
 def reconcile(outbox: Outbox, now: datetime) -> Outbox:
     """Bring the rows in line with the clock before scheduling.
 

@@ -31,6 +31,8 @@ WEEK: Final = timedelta(days=7)
 UNKNOWN_COUNTRY: Final = "XX"
 # Shown in the consent screen's preview where a value does not exist yet.
 NOT_YET_KNOWN: Final = "(not yet known)"
+# Lets the builder run before an id exists; previews mask it again.
+PLACEHOLDER_ID: Final = "00000000-0000-4000-8000-000000000000"
 
 type JsonValue = str | int | bool | list[str] | dict[str, int] | dict[str, bool] | None
 
@@ -303,7 +305,7 @@ def preview_payload(
     source = PayloadSource(
         week_start=week_start(today) + WEEK,
         counts=WeekCounts(0, 0, 0, 0, {}, flags_now),
-        identity=identity or InstallationIdentity(_PLACEHOLDER_ID, today),
+        identity=identity or InstallationIdentity(PLACEHOLDER_ID, today),
         printernizer=printernizer,
         time_zone=time_zone,
         submitted_on=today,
@@ -326,7 +328,3 @@ def preview_payload(
         if key in node:
             node[key] = NOT_YET_KNOWN
     return payload
-
-
-# Lets the builder run before an id exists; the preview masks it again.
-_PLACEHOLDER_ID: Final = "00000000-0000-4000-8000-000000000000"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
@@ -12,16 +14,25 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import PrinternizerUsageConfigEntry
+from .payload import WEEK, week_start
 from .store import LocalStatisticsStore
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_WEEK = "week"
 SERVICE_EXPORT_STATISTICS = "export_statistics"
+SERVICE_PREVIEW_PAYLOAD = "preview_payload"
+SERVICE_REQUEST_REMOTE_DELETION = "request_remote_deletion"
+SERVICE_REGENERATE_INSTALLATION_ID = "regenerate_installation_id"
+SERVICE_SUBMIT_NOW = "submit_now"
 
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+PREVIEW_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_WEEK): cv.date})
 
 
 async def _async_require_admin(call: ServiceCall) -> None:
@@ -65,13 +76,88 @@ async def _async_export_statistics(call: ServiceCall) -> ServiceResponse:
     return await entry.runtime_data.store.async_call(LocalStatisticsStore.export)
 
 
+async def _async_preview_payload(call: ServiceCall) -> ServiceResponse:
+    """Show the payload of the last closed UTC week, or of the week holding a date."""
+    await _async_require_admin(call)
+    entry = _loaded_entry(call)
+    day: date = call.data.get(ATTR_WEEK) or dt_util.utcnow().date() - WEEK
+    return await entry.runtime_data.sharing.async_preview(week_start(day))
+
+
+async def _async_request_remote_deletion(call: ServiceCall) -> ServiceResponse:
+    """Ask every server an id submitted to to delete it; report each request.
+
+    The first attempt is made before answering; a request not acknowledged
+    yet is retried on the deletion schedule.
+    """
+    await _async_require_admin(call)
+    sharing = _loaded_entry(call).runtime_data.sharing
+    queued = await sharing.async_request_remote_deletion()
+    await sharing.async_send_due()
+    waiting = {
+        (row.installation_id, row.endpoint): row for row in sharing.deletion_requests()
+    }
+    requests: list[JsonValueType] = []
+    for row in queued:
+        current = waiting.get((row.installation_id, row.endpoint))
+        requests.append(
+            {
+                "installation_id": row.installation_id,
+                "endpoint": row.endpoint,
+                "status": "acknowledged" if current is None else current.status.value,
+                "next_attempt": None if current is None else current.due_at.isoformat(),
+            }
+        )
+    return {"requests": requests}
+
+
+async def _async_regenerate_installation_id(call: ServiceCall) -> ServiceResponse:
+    """Replace the random id; neither id is logged or returned."""
+    await _async_require_admin(call)
+    sharing = _loaded_entry(call).runtime_data.sharing
+    first_seen = await sharing.async_regenerate_installation_id()
+    return {"regenerated": True, "first_seen": first_seen.isoformat()}
+
+
+async def _async_submit_now(call: ServiceCall) -> ServiceResponse:
+    """Send pending weeks now, within consent and the hourly limit."""
+    await _async_require_admin(call)
+    sharing = _loaded_entry(call).runtime_data.sharing
+    sent = await sharing.async_submit_now()
+    status = sharing.data
+    return {
+        "sent_weeks": [week.isoformat() for week in sent],
+        "sharing_state": status.state.value,
+        "pending_submissions": status.pending_submissions,
+        "next_submission": None
+        if status.next_submission is None
+        else status.next_submission.isoformat(),
+    }
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions of the integration."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_EXPORT_STATISTICS,
-        _async_export_statistics,
-        schema=ENTRY_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
+    """Register the actions of the integration; each answers with a response."""
+    # Read-only actions exist for their answer; the others also act on their own.
+    only, optional = SupportsResponse.ONLY, SupportsResponse.OPTIONAL
+    actions = (
+        (SERVICE_EXPORT_STATISTICS, _async_export_statistics, ENTRY_SCHEMA, only),
+        (SERVICE_PREVIEW_PAYLOAD, _async_preview_payload, PREVIEW_SCHEMA, only),
+        (
+            SERVICE_REQUEST_REMOTE_DELETION,
+            _async_request_remote_deletion,
+            ENTRY_SCHEMA,
+            optional,
+        ),
+        (
+            SERVICE_REGENERATE_INSTALLATION_ID,
+            _async_regenerate_installation_id,
+            ENTRY_SCHEMA,
+            optional,
+        ),
+        (SERVICE_SUBMIT_NOW, _async_submit_now, ENTRY_SCHEMA, optional),
     )
+    for name, handler, schema, response in actions:
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=response
+        )

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+import json
 import random
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,12 +51,14 @@ from .outbox import (
     deletion_started,
     endpoint_changed,
     forget_acknowledged,
+    id_regenerated,
     next_due,
     next_submission_at,
     next_wakeup,
     opted_out,
     reconcile,
     restarted,
+    send_now_requested,
     week_closed,
     weekly_finished,
     weekly_started,
@@ -211,13 +214,100 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._publish()
         self._arm(now)
 
-    async def async_request_remote_deletion(self) -> None:
-        """Queue a deletion request for every id and endpoint a week went to."""
+    async def async_request_remote_deletion(self) -> list[DeletionRow]:
+        """Queue a deletion request for every id and endpoint a week went to.
+
+        Returns the requests now waiting, older ones included.
+        """
         now = dt_util.utcnow()
         self._outbox = deletion_requested(self._outbox, now)
         await self._async_save()
         self._publish()
         self._arm(now)
+        return self._waiting_deletions()
+
+    async def async_preview(self, week: date) -> dict[str, Any]:
+        """Return a week's payload (exactly as queued, if it is) and if it may go."""
+        now = dt_util.utcnow()
+        row = self._row(week)
+        if row is not None:
+            payload = json.loads(row.body)
+        else:
+            payload = await self._store.async_call(
+                LocalStatisticsStore.preview_week_payload,
+                week,
+                self._preview_policy(week),
+                self.hass.config.time_zone,
+                now.date(),
+            )
+        reason = self._why_not_sent(week, now)
+        return {
+            "week_start": week.isoformat(),
+            "eligible": reason is None,
+            "reason": reason,
+            "status": None if row is None else row.status.value,
+            "payload": payload,
+        }
+
+    def _preview_policy(self, week: date) -> int:
+        """Return the policy version whose fields a preview of a week shows."""
+        version = week_policy_version(self._history, week)
+        if version is not None:
+            return version
+        latest = self._history.latest
+        return latest.policy_version if latest and latest.share else POLICY_VERSION
+
+    def _why_not_sent(self, week: date, now: datetime) -> str | None:
+        """Return why a week would not be submitted, or None if it would."""
+        if week_bounds(week)[1] > now:
+            return "week_not_over"
+        if not week_is_eligible(self._history, week):
+            return "not_covered_by_consent"
+        if not self._has_endpoint:
+            return "no_endpoint"
+        return None
+
+    async def async_regenerate_installation_id(self) -> date:
+        """Start a new random id; unsent weeks of the old one are discarded.
+
+        Returns the new id's first day. Sending those weeks would link the
+        old id and the new one.
+        """
+        now = dt_util.utcnow()
+        old_id = await self._store.async_call(
+            LocalStatisticsStore.current_installation_id
+        )
+        if old_id is not None:
+            self._outbox = id_regenerated(self._outbox, old_id, now)
+            await self._async_save()
+        identity = await self._store.async_call(
+            LocalStatisticsStore.regenerate_installation_id, now.date()
+        )
+        self._publish()
+        self._arm(now)
+        return identity.first_seen
+
+    async def async_submit_now(self) -> list[date]:
+        """Send the pending weeks now, within consent and the hourly limit.
+
+        Returns the weeks the server accepted during the call.
+        """
+        before = self._sent_weeks()
+        self._outbox = send_now_requested(self._outbox, dt_util.utcnow())
+        await self._async_save()
+        await self.async_send_due()
+        return sorted(self._sent_weeks() - before)
+
+    def _sent_weeks(self) -> set[date]:
+        return {
+            row.period_start
+            for row in self._outbox.weekly
+            if row.status is WeeklyStatus.SENT
+        }
+
+    def deletion_requests(self) -> list[DeletionRow]:
+        """Return the deletion requests not acknowledged yet."""
+        return self._waiting_deletions()
 
     def _record_decision(
         self, settings: SharingSettings, now: datetime, high_water: datetime | None
@@ -370,13 +460,12 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
 
     def _row_status(self, row: WeeklyRow) -> WeeklyStatus | None:
+        current = self._row(row.period_start)
+        return None if current is None else current.status
+
+    def _row(self, week: date) -> WeeklyRow | None:
         return next(
-            (
-                current.status
-                for current in self._outbox.weekly
-                if current.period_start == row.period_start
-            ),
-            None,
+            (row for row in self._outbox.weekly if row.period_start == week), None
         )
 
     async def _async_send_deletion(self, row: DeletionRow) -> None:

@@ -38,6 +38,8 @@ from .outbox import (
     WeeklyStatus,
 )
 from .payload import (
+    NOT_YET_KNOWN,
+    PLACEHOLDER_ID,
     InstallationIdentity,
     PayloadSource,
     PrinternizerFacts,
@@ -469,7 +471,38 @@ class LocalStatisticsStore:
     ) -> tuple[str, bytes]:
         """Return the installation id and the exact bytes of one week's payload."""
         identity = self.installation_identity(today)
-        source = PayloadSource(
+        source = self._payload_source(week, identity, time_zone, today)
+        return identity.installation_id, serialise(
+            build_payload(source, policy_version)
+        )
+
+    def preview_week_payload(
+        self, week: date, policy_version: int, time_zone: str, today: date
+    ) -> dict[str, Any]:
+        """Return a week's payload as it would be built today, creating no id.
+
+        Without an id yet, the id and its first day read NOT_YET_KNOWN.
+        """
+        installation_id = self._meta("installation_id")
+        first_seen = self._meta("first_seen")
+        if installation_id is None or first_seen is None:
+            identity = InstallationIdentity(PLACEHOLDER_ID, today)
+        else:
+            identity = InstallationIdentity(
+                installation_id, date.fromisoformat(first_seen)
+            )
+        payload = build_payload(
+            self._payload_source(week, identity, time_zone, today), policy_version
+        )
+        if installation_id is None and "installation" in payload:
+            payload["installation"]["installation_id"] = NOT_YET_KNOWN
+            payload["installation"]["first_seen"] = NOT_YET_KNOWN
+        return payload
+
+    def _payload_source(
+        self, week: date, identity: InstallationIdentity, time_zone: str, today: date
+    ) -> PayloadSource:
+        return PayloadSource(
             week_start=week,
             counts=self.week_counts(week),
             identity=identity,
@@ -477,9 +510,23 @@ class LocalStatisticsStore:
             time_zone=time_zone,
             submitted_on=today,
         )
-        return identity.installation_id, serialise(
-            build_payload(source, policy_version)
-        )
+
+    def current_installation_id(self) -> str | None:
+        """Return the id in use, if one was made."""
+        return self._meta("installation_id")
+
+    def regenerate_installation_id(self, today: date) -> InstallationIdentity:
+        """Replace the id by a new random one whose first day is today."""
+        identity = InstallationIdentity(str(uuid.uuid4()), today)
+        with self._transaction():
+            self._db.executemany(
+                _UPSERT_META,
+                [
+                    ("installation_id", identity.installation_id),
+                    ("first_seen", today.isoformat()),
+                ],
+            )
+        return identity
 
     def load_sharing(self) -> SharingRecord:
         """Return consent, outbox and schedule; draw the send offset the first time."""
