@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+import sqlite3
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+)
 from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.helpers.translation import async_get_translations
 import pytest
@@ -17,8 +23,11 @@ import voluptuous as vol
 
 from custom_components.printernizer_usage.const import CONF_SHARE_STATISTICS, DOMAIN
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
+from custom_components.printernizer_usage.store import LocalStatisticsStore
 
+from .helpers import refresh
 from .simulator.collection import CollectionSimulator
+from .simulator.printernizer import PrinternizerSimulator
 from .test_sharing import (
     FIRST_WEEK,
     OFFSET,
@@ -34,6 +43,7 @@ from .test_sharing import (
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
 ACTIONS = (
+    "delete_local_statistics",
     "preview_payload",
     "request_remote_deletion",
     "regenerate_installation_id",
@@ -297,3 +307,78 @@ async def test_every_action_is_described_and_translated(
     assert descriptions["preview_payload"]["fields"]["week"]["selector"] == {
         "date": None
     }
+
+
+async def test_delete_local_statistics_starts_afresh(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    printernizer: PrinternizerSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Export, delete, export: only the waiting deletion request is left."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + timedelta(hours=1))
+    printernizer.add_job()
+    await refresh(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    before = await export(hass, sharing_entry)
+    assert before["day_buckets"]
+    assert before["weekly_submissions"]
+    installation_id = before["installation"]["installation_id"]
+    collection.refuse_connections()
+    response = await call(
+        hass,
+        "delete_local_statistics",
+        sharing_entry,
+        also_request_remote_deletion=True,
+    )
+    assert response["deleted"]["weekly_submissions"] == 1
+    assert response["deleted"]["installation_ids"] == 0  # retired by the request
+    assert response["kept_until_acknowledged"] == [
+        {"installation_id": installation_id, "endpoint": collection.url}
+    ]
+    assert sharing_entry.state is ConfigEntryState.LOADED
+    after = await export(hass, sharing_entry)
+    assert after["installation"] is None
+    assert after["weekly_submissions"] == []
+    # The options still say "share": consent is recorded afresh, from now.
+    (decision,) = after["consent_history"]
+    assert decision["at"].startswith("2026-12-07T07:30")
+    assert [row["installation_id"] for row in after["deletion_requests"]] == [
+        installation_id
+    ]
+    assert sensor(hass, "jobs_this_week") == "0"  # items seen before are not new
+    # Sharing goes on from the next whole week, under a fresh id.
+    assert sensor(hass, "sharing") == "active"
+    collection.accept_connections()
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(minutes=2))
+    assert collection.deletions == [installation_id]
+    assert (await export(hass, sharing_entry))["deletion_requests"] == []
+
+
+async def test_delete_local_statistics_without_remote_deletion(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """By default nothing is asked of any server; an unused entry deletes little."""
+    response = await call(hass, "delete_local_statistics", init_integration)
+    assert response["kept_until_acknowledged"] == []
+    assert response["deleted"]["installation_ids"] == 0
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_a_failed_local_deletion_is_reported(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store error is a translated error, and the entry is loaded again."""
+
+    def fail(store: LocalStatisticsStore, now: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(LocalStatisticsStore, "delete_local_statistics", fail)
+    with pytest.raises(HomeAssistantError) as caught:
+        await call(hass, "delete_local_statistics", init_integration)
+    assert caught.value.translation_key == "local_deletion_failed"
+    assert init_integration.state is ConfigEntryState.LOADED

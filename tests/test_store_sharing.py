@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from custom_components.printernizer_usage.consent import ConsentHistory
-from custom_components.printernizer_usage.const import Metric
+from custom_components.printernizer_usage.const import Listing, Metric
 from custom_components.printernizer_usage.outbox import (
     AttemptResult,
     DeletionRow,
@@ -328,3 +328,68 @@ def test_a_preview_creates_no_id(store: LocalStatisticsStore) -> None:
     assert preview["installation"]["installation_id"] == identity.installation_id
     assert preview["installation"]["first_seen"] == "2026-11-02T00:00:00Z"
     assert store.current_installation_id() == identity.installation_id
+
+
+def test_local_deletion_leaves_only_waiting_deletion_requests(
+    store: LocalStatisticsStore,
+) -> None:
+    """Everything goes, the file is compacted, and no deleted value lingers in it."""
+    store.record_poll(
+        poll_outcome(
+            increments={(Metric.JOBS, ""): 3},
+            new_keys={Listing.JOBS: (b"\x07" * 8,)},
+        )
+    )
+    current = store.installation_identity(date(2026, 11, 2)).installation_id
+    salt = store._meta("salt")
+    history = ConsentHistory().opt_in(datetime(2026, 11, 2, tzinfo=UTC), 1)
+    waiting = DeletionRow(OLD_ID, ENDPOINT, due_at=NOW)
+    acknowledged = replace(
+        DeletionRow(OLD_ID, OTHER_ENDPOINT, due_at=NOW),
+        status=DeletionStatus.ACKNOWLEDGED,
+    )
+    store.save_sharing(
+        history,
+        Outbox(weekly=(sent_week(current, (ENDPOINT,)),), deletions=(waiting,)),
+        attempt(current, AttemptResult.ACCEPTED),
+    )
+    store.save_sharing(
+        history,
+        Outbox(
+            weekly=(sent_week(current, (ENDPOINT,)),),
+            deletions=(waiting, acknowledged),
+        ),
+    )
+    result = store.delete_local_statistics(NOW)
+    assert result == {
+        "deleted": {
+            "day_buckets": 1,
+            "feature_flag_weeks": 1,
+            "consent_decisions": 1,
+            "weekly_submissions": 1,
+            "log_entries": 1,
+            "installation_ids": 1,
+        },
+        "kept_until_acknowledged": [
+            {"installation_id": OLD_ID, "endpoint": ENDPOINT},
+        ],
+    }
+    export = store.export()
+    assert export["installation"] is None
+    assert export["day_buckets"] == export["feature_flags"] == []
+    assert export["consent_history"] == export["weekly_submissions"] == []
+    assert [row["installation_id"] for row in export["deletion_requests"]] == [OLD_ID]
+    assert store._meta("salt") not in (None, salt)
+    assert store.load_sharing().outbox.build_from == date(2026, 11, 23)
+    remembered = store._db.execute("SELECT COUNT(*) FROM remembered_items")
+    assert remembered.fetchone()[0] == 0
+    # Read while still open: the write-ahead log must hold nothing deleted either.
+    raw = b"".join(
+        candidate.read_bytes()
+        for candidate in store.path.parent.iterdir()
+        if candidate.name.startswith(store.path.name)
+    )
+    assert current.encode() not in raw
+    assert str(salt).encode() not in raw
+    assert b"\x07" * 8 not in raw
+    assert OLD_ID.encode() in raw  # kept until the server confirms

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import sqlite3
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -18,6 +17,7 @@ from .coordinator import (
     PrinternizerUsageConfigEntry,
     PrinternizerUsageCoordinator,
     PrinternizerUsageRuntimeData,
+    store_path,
 )
 from .services import async_setup_services
 from .sharing import (
@@ -35,11 +35,6 @@ from .store_worker import StoreWorker
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-
-def store_path(hass: HomeAssistant, entry_id: str) -> Path:
-    """Return where an entry keeps its statistics."""
-    return Path(hass.config.path(".storage", DOMAIN, f"{entry_id}.db"))
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

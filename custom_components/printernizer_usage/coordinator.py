@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 import sqlite3
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -21,6 +22,11 @@ from .store import LocalStatisticsStore, StatisticsView, is_corruption
 from .store_worker import StoreWorker
 
 type PrinternizerUsageConfigEntry = ConfigEntry[PrinternizerUsageRuntimeData]
+
+
+def store_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Return where an entry keeps its statistics."""
+    return Path(hass.config.path(".storage", DOMAIN, f"{entry_id}.db"))
 
 
 @dataclass(slots=True)

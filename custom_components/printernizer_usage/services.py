@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+import sqlite3
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -12,19 +14,27 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import DOMAIN
-from .coordinator import PrinternizerUsageConfigEntry
+from .coordinator import PrinternizerUsageConfigEntry, store_path
 from .payload import WEEK, week_start
 from .store import LocalStatisticsStore
+from .store_worker import StoreWorker
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WEEK = "week"
+ATTR_ALSO_REQUEST_REMOTE_DELETION = "also_request_remote_deletion"
+SERVICE_DELETE_LOCAL_STATISTICS = "delete_local_statistics"
 SERVICE_EXPORT_STATISTICS = "export_statistics"
 SERVICE_PREVIEW_PAYLOAD = "preview_payload"
 SERVICE_REQUEST_REMOTE_DELETION = "request_remote_deletion"
@@ -33,6 +43,9 @@ SERVICE_SUBMIT_NOW = "submit_now"
 
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 PREVIEW_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_WEEK): cv.date})
+DELETE_LOCAL_SCHEMA = ENTRY_SCHEMA.extend(
+    {vol.Optional(ATTR_ALSO_REQUEST_REMOTE_DELETION, default=False): cv.boolean}
+)
 
 
 async def _async_require_admin(call: ServiceCall) -> None:
@@ -74,6 +87,34 @@ async def _async_export_statistics(call: ServiceCall) -> ServiceResponse:
     await _async_require_admin(call)
     entry = _loaded_entry(call)
     return await entry.runtime_data.store.async_call(LocalStatisticsStore.export)
+
+
+async def _async_delete_local_statistics(call: ServiceCall) -> ServiceResponse:
+    """Delete everything local but waiting deletion requests; say what went.
+
+    The entry is unloaded meanwhile, so that no poll or send touches the file
+    while it is emptied, and starts afresh afterwards.
+    """
+    await _async_require_admin(call)
+    entry = _loaded_entry(call)
+    hass = call.hass
+    if call.data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
+        await entry.runtime_data.sharing.async_request_remote_deletion()
+    await hass.config_entries.async_unload(entry.entry_id)
+    worker = StoreWorker()
+    try:
+        await worker.async_open(store_path(hass, entry.entry_id), dt_util.utcnow())
+        result: dict[str, Any] = await worker.async_call(
+            LocalStatisticsStore.delete_local_statistics, dt_util.utcnow()
+        )
+    except (sqlite3.Error, OSError) as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="local_deletion_failed"
+        ) from err
+    finally:
+        await worker.async_close()
+        await hass.config_entries.async_setup(entry.entry_id)
+    return result
 
 
 async def _async_preview_payload(call: ServiceCall) -> ServiceResponse:
@@ -143,6 +184,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
     actions = (
         (SERVICE_EXPORT_STATISTICS, _async_export_statistics, ENTRY_SCHEMA, only),
         (SERVICE_PREVIEW_PAYLOAD, _async_preview_payload, PREVIEW_SCHEMA, only),
+        (
+            SERVICE_DELETE_LOCAL_STATISTICS,
+            _async_delete_local_statistics,
+            DELETE_LOCAL_SCHEMA,
+            optional,
+        ),
         (
             SERVICE_REQUEST_REMOTE_DELETION,
             _async_request_remote_deletion,

@@ -36,6 +36,7 @@ from .outbox import (
     Outbox,
     WeeklyRow,
     WeeklyStatus,
+    locally_deleted,
 )
 from .payload import (
     NOT_YET_KNOWN,
@@ -147,6 +148,27 @@ _UPSERT_META: Final = """
     INSERT INTO meta (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
+
+# What local deletion reports, by name: how to count it, how to delete it.
+_LOCAL_DATA: Final = {
+    "day_buckets": ("SELECT COUNT(*) FROM day_bucket", "DELETE FROM day_bucket"),
+    "feature_flag_weeks": (
+        "SELECT COUNT(*) FROM feature_flag_week",
+        "DELETE FROM feature_flag_week",
+    ),
+    "consent_decisions": (
+        "SELECT COUNT(*) FROM consent_change",
+        "DELETE FROM consent_change",
+    ),
+    "weekly_submissions": (
+        "SELECT COUNT(*) FROM weekly_submission",
+        "DELETE FROM weekly_submission",
+    ),
+    "log_entries": (
+        "SELECT COUNT(*) FROM submission_log",
+        "DELETE FROM submission_log",
+    ),
+}
 
 # Identity kept across a corrupt file, so that a later deletion request can
 # still name every id this installation used.
@@ -274,6 +296,10 @@ class LocalStatisticsStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        if self._db.in_transaction:
+            # Part of a larger transaction, which commits or rolls back all.
+            yield
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -845,6 +871,41 @@ class LocalStatisticsStore:
                 )
             },
             "baselines_learned": self._meta_json("baselines") or [],
+        }
+
+    def delete_local_statistics(self, now: datetime) -> dict[str, Any]:
+        """Delete everything kept locally, except deletion requests still waiting.
+
+        Counts, flags, remembered hashes and their salt, the fleet and version
+        facts, consent decisions, the installation id, weekly submissions and
+        the log all go; a new salt is made for what is collected from now on.
+        The file is then vacuumed and its log truncated, so that (with secure
+        delete on) nothing deleted lingers in it. Returns what was deleted and
+        what is kept until acknowledged.
+        """
+        record = self.load_sharing()
+        outbox = locally_deleted(record.outbox, now)
+        deleted = {
+            name: self._db.execute(count).fetchone()[0]
+            for name, (count, _) in _LOCAL_DATA.items()
+        }
+        deleted["installation_ids"] = int(self.current_installation_id() is not None)
+        with self._transaction():
+            for _, delete in _LOCAL_DATA.values():
+                self._db.execute(delete)
+            self._db.execute("DELETE FROM remembered_items")
+            self._db.execute("DELETE FROM printer_in_error")
+            self._db.execute("DELETE FROM meta")
+            self._initialise({})
+            self.save_sharing(ConsentHistory(), outbox)
+        self._db.execute("VACUUM")
+        self.checkpoint()
+        return {
+            "deleted": deleted,
+            "kept_until_acknowledged": [
+                {"installation_id": row.installation_id, "endpoint": row.endpoint}
+                for row in outbox.deletions
+            ],
         }
 
     def checkpoint(self) -> None:
