@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 # The diagnostics view imports the Supervisor client, which cannot be first
 # imported under a frozen clock.
 import aiohasupervisor  # noqa: F401
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.json import JSONEncoder
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -16,14 +20,23 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.matchers import path_type
 
+from custom_components.printernizer_usage.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
+
+from .conftest import SEND_OFFSET
 from .helpers import refresh
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
+from .test_sharing import FIRST_WEEK, WEEK, start, travel
 
 pytestmark = pytest.mark.usefixtures("wednesday")
 
-# The file size depends on SQLite's page use, not on what the code does.
-FILE_SIZE = path_type({"store.file_size_bytes": (int,)})
+# The file size depends on SQLite's page use and the send offset is random,
+# not anything the code decides.
+FILE_SIZE = path_type(
+    {"store.file_size_bytes": (int,), "sharing.send_offset_seconds": (int,)}
+)
 
 
 async def test_entry_diagnostics(
@@ -48,22 +61,35 @@ async def test_entry_diagnostics(
     assert printernizer.url not in str(diagnostics)
 
 
-async def test_sharing_secrets_are_redacted(
+@pytest.mark.usefixtures("fixed_send_offset")
+async def test_sharing_diagnostics_without_secrets(
     hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The collection server and its key never appear in diagnostics."""
-    sharing_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(sharing_entry.entry_id)
-    await hass.async_block_till_done()
-    diagnostics = await get_diagnostics_for_config_entry(
-        hass, hass_client, sharing_entry
+    """Consent, schedule, outbox and the last payload; no server, key or id."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + SEND_OFFSET)
+    installation_id = collection.submissions[0].installation_id
+    # Called directly: the travel outlived the test client's access token.
+    diagnostics = json.loads(
+        json.dumps(
+            await async_get_config_entry_diagnostics(hass, sharing_entry),
+            cls=JSONEncoder,
+        )
     )
     assert diagnostics["entry"]["options"]["collection_url"] == "**REDACTED**"
     assert diagnostics["entry"]["options"]["collection_api_key"] == "**REDACTED**"
-    assert diagnostics["sharing"]["state"] == "active"
+    sharing = diagnostics["sharing"]
+    assert sharing["state"] == "active"
+    assert sharing["send_offset_seconds"] == SEND_OFFSET.total_seconds()
+    assert [change["share"] for change in sharing["consent"]] == [True]
+    assert [row["status"] for row in sharing["weekly"]] == ["sent"]
+    payload = sharing["latest_payload"]
+    assert payload["installation"]["installation_id"] == "**REDACTED**"
+    assert payload["period"]["start"] == "2026-11-30T00:00:00Z"
     text = str(diagnostics)
     assert collection.url not in text
     assert str(collection.api_key) not in text
+    assert installation_id not in text

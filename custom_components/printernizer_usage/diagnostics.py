@@ -14,9 +14,16 @@ from .coordinator import PrinternizerUsageConfigEntry
 from .store import LocalStatisticsStore
 
 # The Printernizer URL names a host on the user's network; the collection
-# server and its key are the user's secrets; the baseline id is an entry's own
-# random token and of no use to anyone reading diagnostics.
-TO_REDACT = {CONF_URL, CONF_BASELINE_ID, CONF_COLLECTION_URL, CONF_COLLECTION_API_KEY}
+# server and its key are the user's secrets; the installation id would tie a
+# diagnostics file to submitted data; the baseline id is an entry's own random
+# token and of no use to anyone reading diagnostics.
+TO_REDACT = {
+    CONF_URL,
+    CONF_BASELINE_ID,
+    CONF_COLLECTION_URL,
+    CONF_COLLECTION_API_KEY,
+    "installation_id",
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -37,6 +44,9 @@ async def async_get_config_entry_diagnostics(
             "last_error": data.last_error,
         },
         "this_week": this_week,
-        "sharing": asdict(runtime.sharing.data),
+        "sharing": {
+            **asdict(runtime.sharing.data),
+            **async_redact_data(runtime.sharing.diagnostics(), TO_REDACT),
+        },
         "store": await runtime.store.async_call(LocalStatisticsStore.summary),
     }

@@ -305,6 +305,50 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             if row.status is WeeklyStatus.SENT
         }
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Describe consent, schedule and outbox without ids or endpoints.
+
+        The latest payload is included; its installation id is for the
+        caller to redact.
+        """
+        latest = max(
+            self._outbox.weekly, key=lambda row: row.period_start, default=None
+        )
+        return {
+            "send_offset_seconds": int(self._send_offset.total_seconds()),
+            "consent": [
+                {
+                    "at": change.at.isoformat(),
+                    "share": change.share,
+                    "policy_version": change.policy_version,
+                }
+                for change in self._history.changes
+            ],
+            "weekly": [
+                {
+                    "period_start": row.period_start.isoformat(),
+                    "status": row.status.value,
+                    "attempts": row.attempts,
+                    "last_result": row.last_result,
+                    "due_at": row.due_at.isoformat(),
+                }
+                for row in self._outbox.weekly
+            ],
+            "deletions": [
+                {
+                    "status": row.status.value,
+                    "attempts": row.attempts,
+                    "last_result": row.last_result,
+                    "due_at": row.due_at.isoformat(),
+                }
+                for row in self._outbox.deletions
+            ],
+            "last_weekly_request_at": None
+            if self._outbox.last_weekly_request_at is None
+            else self._outbox.last_weekly_request_at.isoformat(),
+            "latest_payload": None if latest is None else json.loads(latest.body),
+        }
+
     def deletion_requests(self) -> list[DeletionRow]:
         """Return the deletion requests not acknowledged yet."""
         return self._waiting_deletions()
