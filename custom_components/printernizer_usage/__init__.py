@@ -19,6 +19,7 @@ from .coordinator import (
     PrinternizerUsageRuntimeData,
     store_path,
 )
+from .http import ExportDownloadView
 from .services import async_setup_services
 from .sharing import (
     SharingCoordinator,
@@ -38,8 +39,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once for all entries."""
+    """Register the actions and the export download once for all entries."""
     async_setup_services(hass)
+    hass.http.register_view(ExportDownloadView())
     return True
 
 

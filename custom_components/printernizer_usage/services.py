@@ -27,6 +27,7 @@ import voluptuous as vol
 
 from .const import DOMAIN
 from .coordinator import PrinternizerUsageConfigEntry, store_path
+from .http import async_sign_export_path
 from .payload import WEEK, week_start
 from .store import LocalStatisticsStore
 from .store_worker import StoreWorker
@@ -84,9 +85,16 @@ def _loaded_entry(call: ServiceCall) -> PrinternizerUsageConfigEntry:
 
 
 async def _async_export_statistics(call: ServiceCall) -> ServiceResponse:
+    """Return the export, and a short-lived path to download it as a file."""
     await _async_require_admin(call)
     entry = _loaded_entry(call)
-    return await entry.runtime_data.store.async_call(LocalStatisticsStore.export)
+    export: dict[str, Any] = await entry.runtime_data.store.async_call(
+        LocalStatisticsStore.export
+    )
+    return {
+        **export,
+        "download_path": async_sign_export_path(call.hass, entry.entry_id),
+    }
 
 
 async def _async_delete_local_statistics(call: ServiceCall) -> ServiceResponse:

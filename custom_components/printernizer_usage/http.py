@@ -1,0 +1,62 @@
+"""The export as a file: an authenticated view reached through a signed path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from http import HTTPStatus
+import json
+from typing import Final
+
+from aiohttp import web
+from homeassistant.components.http.auth import async_sign_path
+from homeassistant.components.http.const import KEY_HASS_USER
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .store import LocalStatisticsStore
+
+EXPORT_URL: Final = f"/api/{DOMAIN}/export/{{entry_id}}"
+# Long enough to click the link, short enough not to be worth leaking.
+DOWNLOAD_LINK_LIFETIME: Final = timedelta(minutes=5)
+
+
+def async_sign_export_path(hass: HomeAssistant, entry_id: str) -> str:
+    """Return a short-lived path that downloads an entry's export.
+
+    It is signed for the user whose session asked for it, and the view still
+    requires that user to be an administrator.
+    """
+    return async_sign_path(
+        hass, EXPORT_URL.format(entry_id=entry_id), DOWNLOAD_LINK_LIFETIME
+    )
+
+
+class ExportDownloadView(HomeAssistantView):
+    """Serve the same JSON as export_statistics, as an attachment."""
+
+    url = EXPORT_URL
+    name = f"api:{DOMAIN}:export"
+    requires_auth = True
+
+    async def get(self, request: web.Request, entry_id: str) -> web.Response:
+        """Return the export of a loaded entry to an administrator."""
+        if not request[KEY_HASS_USER].is_admin:
+            return self.json_message("Administrators only", HTTPStatus.FORBIDDEN)
+        hass = request.app[KEY_HASS]
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if (
+            entry is None
+            or entry.domain != DOMAIN
+            or entry.state is not ConfigEntryState.LOADED
+        ):
+            return self.json_message("No such loaded entry", HTTPStatus.NOT_FOUND)
+        export = await entry.runtime_data.store.async_call(LocalStatisticsStore.export)
+        filename = f"printernizer-usage-{dt_util.utcnow():%Y-%m-%d}.json"
+        return web.Response(
+            body=json.dumps(export, indent=2),
+            content_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
