@@ -382,3 +382,39 @@ async def test_a_failed_local_deletion_is_reported(
         await call(hass, "delete_local_statistics", init_integration)
     assert caught.value.translation_key == "local_deletion_failed"
     assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_delete_local_statistics_refuses_a_bad_flag(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A flag that is not a boolean is refused before anything is deleted."""
+    with pytest.raises(vol.Invalid):
+        await call(
+            hass,
+            "delete_local_statistics",
+            init_integration,
+            also_request_remote_deletion="perhaps",
+        )
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_a_failing_deletion_is_retried_on_its_schedule(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A server error answers the first try; the request goes again a minute on."""
+    await start(hass, sharing_entry)
+    sent_at = FIRST_WEEK + WEEK + OFFSET
+    await travel(hass, freezer, sent_at)
+    collection.fail("html_500", "/installation")
+    response = await call(hass, "request_remote_deletion", sharing_entry)
+    (request,) = response["requests"]
+    assert request["status"] == "pending"
+    assert request["next_attempt"] == (sent_at + timedelta(minutes=1)).isoformat()
+    await travel(hass, freezer, sent_at + timedelta(minutes=1))
+    assert len(collection.deletions) == 1
+    assert await call(hass, "request_remote_deletion", sharing_entry) == {
+        "requests": []
+    }
