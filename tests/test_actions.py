@@ -34,6 +34,7 @@ from .test_sharing import (
     WEEK,
     export,
     periods,
+    send_first_week,
     sensor,
     set_options,
     start,
@@ -96,8 +97,7 @@ async def test_preview_of_a_sent_week_is_what_went_out(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A week that was sent previews as the exact payload the server received."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     preview = await call(hass, "preview_payload", sharing_entry)
     assert preview["week_start"] == "2026-11-30"
     assert preview["eligible"] is True
@@ -114,8 +114,7 @@ async def test_preview_without_a_collection_server(
     options = {**sharing_entry.options}
     del options["collection_url"]
     hass.config_entries.async_update_entry(sharing_entry, options=options)
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     preview = await call(hass, "preview_payload", sharing_entry)
     assert preview["reason"] == "no_endpoint"
     assert preview["payload"]["period"]["start"] == "2026-11-30T00:00:00Z"
@@ -130,8 +129,7 @@ async def test_request_remote_deletion_reports_each_request(
 ) -> None:
     """Sent at once; the answer names each id and server and what became of it."""
     caplog.set_level(logging.DEBUG)
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     installation_id = collection.submissions[0].installation_id
     response = await call(hass, "request_remote_deletion", sharing_entry)
     assert response == {
@@ -158,8 +156,7 @@ async def test_a_deletion_that_waits_is_reported_as_pending(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """An unreachable server: the request waits, survives opt-out and restarts."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     collection.refuse_connections()
     response = await call(hass, "request_remote_deletion", sharing_entry)
     (request,) = response["requests"]
@@ -405,9 +402,7 @@ async def test_a_failing_deletion_is_retried_on_its_schedule(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A server error answers the first try; the request goes again a minute on."""
-    await start(hass, sharing_entry)
-    sent_at = FIRST_WEEK + WEEK + OFFSET
-    await travel(hass, freezer, sent_at)
+    sent_at = await send_first_week(hass, sharing_entry, freezer)
     collection.fail("html_500", "/installation")
     response = await call(hass, "request_remote_deletion", sharing_entry)
     (request,) = response["requests"]

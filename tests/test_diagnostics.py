@@ -28,7 +28,7 @@ from .conftest import SEND_OFFSET
 from .helpers import refresh
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
-from .test_sharing import FIRST_WEEK, WEEK, start, travel
+from .test_sharing import send_first_week
 
 pytestmark = pytest.mark.usefixtures("wednesday")
 
@@ -69,8 +69,7 @@ async def test_sharing_diagnostics_without_secrets(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Consent, schedule, outbox and the last payload; no server, key or id."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + SEND_OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     installation_id = collection.submissions[0].installation_id
     # Called directly: the travel outlived the test client's access token.
     diagnostics = json.loads(

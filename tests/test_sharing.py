@@ -71,6 +71,16 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await start(hass, entry)
 
 
+async def send_first_week(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> datetime:
+    """Set the entry up and travel to when its first covered week is sent."""
+    await start(hass, entry)
+    sent_at = FIRST_WEEK + WEEK + OFFSET
+    await travel(hass, freezer, sent_at)
+    return sent_at
+
+
 def sensor(hass: HomeAssistant, key: str) -> str:
     """Return a sensor's state."""
     state = hass.states.get(f"sensor.printernizer_usage_statistics_{key}")
@@ -333,9 +343,7 @@ async def test_fault_matrix(
         collection.refuse_connections()
     elif fault in ("html_500", "lost", "truncated"):
         collection.fail(fault, "/submit")
-    await start(hass, sharing_entry)
-    send_at = FIRST_WEEK + WEEK + OFFSET
-    await travel(hass, freezer, send_at)
+    send_at = await send_first_week(hass, sharing_entry, freezer)
 
     data = await export(hass, sharing_entry)
     row = data["weekly_submissions"][0]
@@ -375,8 +383,7 @@ async def test_a_lost_answer_is_retried_with_the_same_key(
 ) -> None:
     """The server kept the week but the answer was lost: the retry carries its key."""
     collection.fail("lost", "/submit")
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(hours=2))
     keys = [s.headers["Idempotency-Key"] for s in collection.submissions]
     assert len(keys) == 2
@@ -392,9 +399,7 @@ async def test_remote_deletion_and_a_fresh_id(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A deletion request goes at once; afterwards the next week has a new id."""
-    await start(hass, sharing_entry)
-    first_send = FIRST_WEEK + WEEK + OFFSET
-    await travel(hass, freezer, first_send)
+    first_send = await send_first_week(hass, sharing_entry, freezer)
     old_id = collection.submissions[0].installation_id
     await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
     assert sensor(hass, "pending_deletion_requests") == "1"
@@ -418,9 +423,7 @@ async def test_a_refused_deletion_is_kept_until_the_key_is_fixed(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """401 keeps the request and raises a repair; a new key sends it at once."""
-    await start(hass, sharing_entry)
-    first_send = FIRST_WEEK + WEEK + OFFSET
-    await travel(hass, freezer, first_send)
+    first_send = await send_first_week(hass, sharing_entry, freezer)
     collection.api_key = "rotated-key"
     await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
     await travel(hass, freezer, first_send + timedelta(seconds=2))
@@ -446,8 +449,7 @@ async def test_the_key_never_goes_to_another_endpoint(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A deletion for an old server is sent without the new server's key."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     other = CollectionSimulator(api_key="other-key")
     other.start()
     try:

@@ -27,7 +27,16 @@ from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
-from .test_sharing import FIRST_WEEK, OFFSET, WEEK, export, sensor, start, travel
+from .test_sharing import (
+    FIRST_WEEK,
+    OFFSET,
+    WEEK,
+    export,
+    send_first_week,
+    sensor,
+    start,
+    travel,
+)
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
@@ -182,8 +191,7 @@ async def test_options_off_and_delete_what_was_shared(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The second box queues deletion requests, which go out at once."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    await send_first_week(hass, sharing_entry, freezer)
     installation_id = collection.submissions[0].installation_id
     result = await options_sharing_step(hass, sharing_entry)
     await hass.config_entries.options.async_configure(
