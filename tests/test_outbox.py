@@ -32,6 +32,8 @@ from custom_components.printernizer_usage.outbox import (
     reconcile,
     restarted,
     send_now_requested,
+    unsent_weeks,
+    waiting_deletions,
     week_closed,
     weekly_finished,
     weekly_started,
@@ -506,3 +508,17 @@ def test_send_now_keeps_the_hourly_limit() -> None:
     outbox = sent(outbox, W1, SERVER, at(18))
     assert due(outbox, at(18, 0, 30)) is None  # the hour is not over
     assert send_now_requested(outbox, at(18, 0, 30)).weekly[0] == outbox.weekly[0]
+
+
+def test_unsent_weeks_and_waiting_deletions() -> None:
+    """What the sensors count: rows still to go, requests not yet confirmed."""
+    outbox = weekly_started(queued(W1, W2), W1, SERVER, at(9))
+    outbox = sent(outbox, W2, SERVER, at(16))
+    outbox = week_closed(outbox, W3, OLD_ID, b"{}", at(23))
+    assert [row.period_start for row in unsent_weeks(outbox)] == [W1, W3]
+    outbox = deletion_requested(outbox, at(17))
+    assert [row.endpoint for row in waiting_deletions(outbox)] == [SERVER]
+    outbox = deletion_started(outbox, OLD_ID, SERVER)
+    assert len(waiting_deletions(outbox)) == 1
+    done = deletion_finished(outbox, OLD_ID, SERVER, AttemptResult.ACCEPTED, at(17))
+    assert waiting_deletions(done) == ()

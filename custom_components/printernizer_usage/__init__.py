@@ -32,7 +32,7 @@ from .store import (
     StoreSchemaTooNewError,
     delete_store_files,
 )
-from .store_worker import StoreWorker
+from .store_worker import StoreWorker, async_call_once
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -163,14 +163,12 @@ async def async_remove_entry(
     """
     path = store_path(hass, entry.entry_id)
     if await hass.async_add_executor_job(path.exists):
-        worker = StoreWorker()
         try:
-            await worker.async_open(path, dt_util.utcnow())
-            record = await worker.async_call(LocalStatisticsStore.load_sharing)
+            record = await async_call_once(
+                path, dt_util.utcnow(), LocalStatisticsStore.load_sharing
+            )
         except (sqlite3.Error, OSError, StoreSchemaTooNewError):
             record = None  # nothing readable is waiting
-        finally:
-            await worker.async_close()
         if record is not None:
             await async_send_deletions_before_removal(hass, entry.options, record)
     await hass.async_add_executor_job(delete_store_files, path)

@@ -189,6 +189,16 @@ _UNSENT: Final = (WeeklyStatus.PENDING, WeeklyStatus.IN_FLIGHT)
 _WAITING: Final = (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
 
 
+def unsent_weeks(outbox: Outbox) -> tuple[WeeklyRow, ...]:
+    """Return the weekly rows still to be sent (one may be in flight)."""
+    return tuple(row for row in outbox.weekly if row.status in _UNSENT)
+
+
+def waiting_deletions(outbox: Outbox) -> tuple[DeletionRow, ...]:
+    """Return the deletion requests the server has not acknowledged yet."""
+    return tuple(row for row in outbox.deletions if row.status in _WAITING)
+
+
 def _with_weekly(
     outbox: Outbox, period_start: date, update: Callable[[WeeklyRow], WeeklyRow]
 ) -> Outbox:
@@ -341,7 +351,7 @@ def locally_deleted(outbox: Outbox, now: datetime) -> Outbox:
     return replace(
         outbox,
         weekly=(),
-        deletions=tuple(row for row in outbox.deletions if row.status in _WAITING),
+        deletions=waiting_deletions(outbox),
     )
 
 
@@ -422,7 +432,7 @@ def forget_acknowledged(outbox: Outbox) -> Outbox:
     """Drop acknowledged deletion requests, once their outcome was reported."""
     return replace(
         outbox,
-        deletions=tuple(row for row in outbox.deletions if row.status in _WAITING),
+        deletions=waiting_deletions(outbox),
     )
 
 

@@ -30,7 +30,7 @@ from .coordinator import PrinternizerUsageConfigEntry, store_path
 from .http import async_sign_export_path
 from .payload import WEEK, week_start
 from .store import LocalStatisticsStore
-from .store_worker import StoreWorker
+from .store_worker import async_call_once
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WEEK = "week"
@@ -109,18 +109,19 @@ async def _async_delete_local_statistics(call: ServiceCall) -> ServiceResponse:
     if call.data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
         await entry.runtime_data.sharing.async_request_remote_deletion()
     await hass.config_entries.async_unload(entry.entry_id)
-    worker = StoreWorker()
+    now = dt_util.utcnow()
     try:
-        await worker.async_open(store_path(hass, entry.entry_id), dt_util.utcnow())
-        result: dict[str, Any] = await worker.async_call(
-            LocalStatisticsStore.delete_local_statistics, dt_util.utcnow()
+        result: dict[str, Any] = await async_call_once(
+            store_path(hass, entry.entry_id),
+            now,
+            LocalStatisticsStore.delete_local_statistics,
+            now,
         )
     except (sqlite3.Error, OSError) as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="local_deletion_failed"
         ) from err
     finally:
-        await worker.async_close()
         await hass.config_entries.async_setup(entry.entry_id)
     return result
 

@@ -42,7 +42,6 @@ from .outbox import (
     AttemptResult,
     DeletionDue,
     DeletionRow,
-    DeletionStatus,
     Outbox,
     WeeklyRow,
     WeeklyStatus,
@@ -59,6 +58,8 @@ from .outbox import (
     reconcile,
     restarted,
     send_now_requested,
+    unsent_weeks,
+    waiting_deletions,
     week_closed,
     weekly_finished,
     weekly_started,
@@ -214,7 +215,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._publish()
         self._arm(now)
 
-    async def async_request_remote_deletion(self) -> list[DeletionRow]:
+    async def async_request_remote_deletion(self) -> tuple[DeletionRow, ...]:
         """Queue a deletion request for every id and endpoint a week went to.
 
         Returns the requests now waiting, older ones included.
@@ -224,7 +225,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         await self._async_save()
         self._publish()
         self._arm(now)
-        return self._waiting_deletions()
+        return waiting_deletions(self._outbox)
 
     async def async_preview(self, week: date) -> dict[str, Any]:
         """Return a week's payload (exactly as queued, if it is) and if it may go."""
@@ -349,9 +350,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             "latest_payload": None if latest is None else json.loads(latest.body),
         }
 
-    def deletion_requests(self) -> list[DeletionRow]:
+    def deletion_requests(self) -> tuple[DeletionRow, ...]:
         """Return the deletion requests not acknowledged yet."""
-        return self._waiting_deletions()
+        return waiting_deletions(self._outbox)
 
     def _record_decision(
         self, settings: SharingSettings, now: datetime, high_water: datetime | None
@@ -528,7 +529,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._outbox = forget_acknowledged(self._outbox)
         if attempt.result in _REFUSALS:
             self._raise_issue("deletion_refused", {})
-        elif not self._waiting_deletions():
+        elif not waiting_deletions(self._outbox):
             self._clear_issue("deletion_refused")
         await self._async_save(
             LoggedAttempt(
@@ -546,13 +547,6 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     def _has_endpoint(self) -> bool:
         return self._settings.endpoint is not None
 
-    def _waiting_deletions(self) -> list[DeletionRow]:
-        return [
-            row
-            for row in self._outbox.deletions
-            if row.status in (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
-        ]
-
     def _status(self, now: datetime) -> SharingStatus:
         return SharingStatus(
             state=sharing_state(self._history, POLICY_VERSION, self._has_endpoint),
@@ -564,11 +558,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 self._send_offset,
                 has_endpoint=self._has_endpoint,
             ),
-            pending_submissions=sum(
-                row.status in (WeeklyStatus.PENDING, WeeklyStatus.IN_FLIGHT)
-                for row in self._outbox.weekly
-            ),
-            pending_deletions=len(self._waiting_deletions()),
+            pending_submissions=len(unsent_weeks(self._outbox)),
+            pending_deletions=len(waiting_deletions(self._outbox)),
         )
 
     @callback
@@ -650,11 +641,7 @@ async def async_send_deletions_before_removal(
     The entry is going away with its file, so nothing would retry them later.
     The log says how it went, without naming any id.
     """
-    waiting = [
-        row
-        for row in record.outbox.deletions
-        if row.status in (DeletionStatus.PENDING, DeletionStatus.IN_FLIGHT)
-    ]
+    waiting = waiting_deletions(record.outbox)
     if not waiting:
         return
     current = SharingSettings.from_options(options).endpoint

@@ -93,3 +93,15 @@ class StoreWorker:
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, func, *args
         )
+
+
+async def async_call_once[T](
+    path: Path, now: datetime, method: Callable[..., T], /, *args: Any
+) -> T:
+    """Open a store that no loaded entry holds, run one method, close it again."""
+    worker = StoreWorker()
+    try:
+        await worker.async_open(path, now)
+        return await worker.async_call(method, *args)
+    finally:
+        await worker.async_close()
