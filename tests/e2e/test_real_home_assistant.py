@@ -1,0 +1,285 @@
+"""A user's whole journey in a real Home Assistant process, over its REST API.
+
+Onboarding, adding the integration twice (declining and consenting), reading
+sensors, every action, options, a restart and removal: what the in-process
+tests check piece by piece, here through the same doors a user goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import suppress
+import json
+from pathlib import Path
+import re
+import time
+from typing import Any
+
+import pytest
+
+from custom_components.printernizer_usage.const import DOMAIN
+from tests.simulator.collection import CollectionSimulator
+from tests.simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+
+from .home_assistant import HomeAssistantError, HomeAssistantProcess
+
+API_KEY = "e2e-collection-key-7f3a"
+CONFIG_FLOW = "/api/config/config_entries/flow"
+OPTIONS_FLOW = "/api/config/config_entries/options/flow"
+# Every entity of the integration: [entry id, entity id, state].
+ENTITIES_TEMPLATE = (
+    "{% set ns = namespace(rows=[]) %}"
+    f"{{% for e in integration_entities('{DOMAIN}') %}}"
+    "{% set ns.rows = ns.rows + [[config_entry_id(e), e, states(e)]] %}"
+    "{% endfor %}{{ ns.rows | to_json }}"
+)
+# The second device's entity ids end in _2; the names are the same.
+ENTITY_NAME = re.compile(r"^\w+\.printernizer_usage_statistics_(\w+?)(?:_2)?$")
+WAIT = 60.0
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def workshop(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
+    """Serve the Printernizer of the entry that declines sharing."""
+    simulator = PrinternizerSimulator()
+    seed_demo_fleet(simulator)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def print_farm(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
+    """Serve the Printernizer of the entry that consents."""
+    simulator = PrinternizerSimulator()
+    seed_demo_fleet(simulator)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def collection(socket_enabled: None) -> Iterator[CollectionSimulator]:
+    """Serve the collection server both entries may send to."""
+    simulator = CollectionSimulator(api_key=API_KEY)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def home_assistant(
+    tmp_path: Path, socket_enabled: None
+) -> Iterator[HomeAssistantProcess]:
+    """Start and onboard Home Assistant; kill it whatever the outcome."""
+    process = HomeAssistantProcess(tmp_path / "config")
+    process.write_config()
+    try:
+        process.start()
+        process.onboard()
+        yield process
+    finally:
+        process.kill()
+
+
+def sensors(ha: HomeAssistantProcess) -> dict[str, dict[str, str]]:
+    """Return each entry's entity states by entity name."""
+    by_entry: dict[str, dict[str, str]] = {}
+    for entry_id, entity_id, state in ha.render(ENTITIES_TEMPLATE):
+        name = ENTITY_NAME.match(entity_id)
+        assert name is not None, entity_id
+        by_entry.setdefault(entry_id, {})[name.group(1)] = state
+    return by_entry
+
+
+def wait_for_sensors(
+    ha: HomeAssistantProcess, expected: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Wait until each entry's sensors show at least the expected states."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        states = sensors(ha)
+        if all(
+            expected_states.items() <= states.get(entry_id, {}).items()
+            for entry_id, expected_states in expected.items()
+        ):
+            return states
+        if time.monotonic() > deadline:
+            msg = f"sensors {states} never reached {expected}"
+            raise AssertionError(msg)
+        time.sleep(0.5)
+
+
+def wait_until_loaded(ha: HomeAssistantProcess, *entry_ids: str) -> None:
+    """Wait until every entry is loaded."""
+    deadline = time.monotonic() + WAIT
+    while {ha.entries(DOMAIN).get(e, {}).get("state") for e in entry_ids} != {"loaded"}:
+        assert time.monotonic() < deadline, ha.entries(DOMAIN)
+        time.sleep(0.5)
+
+
+def export(ha: HomeAssistantProcess, entry_id: str) -> dict[str, Any]:
+    """Export an entry's statistics; the signed link must serve the same data."""
+    exported = ha.call(DOMAIN, "export_statistics", config_entry_id=entry_id)
+    download = ha.request("GET", exported.pop("download_path"), auth=False)
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert json.loads(download.body) == exported
+    return exported
+
+
+def lasting(exported: dict[str, Any]) -> dict[str, Any]:
+    """Return what a restart must keep: everything but the hours the clock adds."""
+    return {
+        **exported,
+        "day_buckets": [
+            b for b in exported["day_buckets"] if b["metric"] != "uptime_hours"
+        ],
+    }
+
+
+def add_entry(ha: HomeAssistantProcess, *answers: dict[str, Any]) -> str:
+    """Add the integration through the config flow; return the new entry's id."""
+    result = ha.flow(CONFIG_FLOW, DOMAIN, *answers)
+    assert result["type"] == "create_entry", result
+    assert result["title"] == "Printernizer"
+    return str(result["result"]["entry_id"])
+
+
+def restart(ha: HomeAssistantProcess) -> None:
+    """Restart from the UI's action: the process exits with 100, then starts again."""
+    # The answer may be cut off by the shutdown it starts.
+    with suppress(OSError, HomeAssistantError):
+        ha.request("POST", "/api/services/homeassistant/restart", {})
+    assert ha.wait_for_exit() == 100
+    ha.start()
+
+
+def test_a_user_journey_through_a_real_home_assistant(
+    home_assistant: HomeAssistantProcess,
+    workshop: PrinternizerSimulator,
+    print_farm: PrinternizerSimulator,
+    collection: CollectionSimulator,
+) -> None:
+    """Add, use, reconfigure, restart and remove, as a user would."""
+    ha = home_assistant
+
+    # A privacy form that starts unticked, declined; then one that is ticked.
+    declined = add_entry(ha, {"url": workshop.url}, {"share_statistics": False})
+    consented = add_entry(
+        ha,
+        {"url": print_farm.url},
+        {"share_statistics": True},
+        {"collection_url": collection.url, "collection_api_key": API_KEY},
+    )
+    wait_until_loaded(ha, declined, consented)
+    states = wait_for_sensors(
+        ha,
+        {
+            declined: {
+                "printers": "3",
+                "jobs_this_week": "0",
+                "sharing": "off",
+                "printernizer_connection": "on",
+            },
+            consented: {"printers": "3", "sharing": "active"},
+        },
+    )
+    assert states[declined]["next_submission"] == "unknown"
+    assert states[consented]["next_submission"] not in ("unknown", "unavailable")
+
+    # A job printed now is counted at the next poll; what was there before is not.
+    workshop.add_job(workshop.printers[0])
+    jobs_sensor = "sensor.printernizer_usage_statistics_jobs_this_week"
+    ha.request(
+        "POST", "/api/services/homeassistant/update_entity", {"entity_id": jobs_sensor}
+    )
+    wait_for_sensors(ha, {declined: {"jobs_this_week": "1"}})
+
+    # Every action answers, for the entry it is given.
+    preview = ha.call(DOMAIN, "preview_payload", config_entry_id=declined)
+    assert preview["eligible"] is False
+    assert preview["reason"] == "not_covered_by_consent"
+    assert preview["payload"]["schema_version"] == "1.0"
+    assert ha.call(DOMAIN, "request_remote_deletion", config_entry_id=consented) == {
+        "requests": []
+    }
+    regenerated = ha.call(
+        DOMAIN, "regenerate_installation_id", config_entry_id=declined
+    )
+    assert regenerated["regenerated"] is True
+    submitted = ha.call(DOMAIN, "submit_now", config_entry_id=consented)
+    assert submitted["sent_weeks"] == []  # no whole consented week has closed yet
+    assert submitted["sharing_state"] == "active"
+    # Declining is the default, so it leaves no consent decision behind.
+    assert export(ha, declined)["consent_history"] == []
+
+    # Options: the decliner opts in (and is asked for the server), the other out.
+    opted_in = ha.flow(
+        OPTIONS_FLOW,
+        declined,
+        {"next_step_id": "sharing"},
+        {"share_statistics": True, "delete_shared": False},
+        {"collection_url": collection.url, "collection_api_key": API_KEY},
+    )
+    assert opted_in["type"] == "create_entry", opted_in
+    opted_out = ha.flow(
+        OPTIONS_FLOW,
+        consented,
+        {"next_step_id": "sharing"},
+        {"share_statistics": False, "delete_shared": False},
+    )
+    assert opted_out["type"] == "create_entry", opted_out
+    before = wait_for_sensors(
+        ha, {declined: {"sharing": "active"}, consented: {"sharing": "off"}}
+    )
+    exports = {e: lasting(export(ha, e)) for e in (declined, consented)}
+    assert [c["share_statistics"] for c in exports[declined]["consent_history"]] == [
+        True
+    ]
+    assert [c["share_statistics"] for c in exports[consented]["consent_history"]] == [
+        True,
+        False,
+    ]
+
+    # A restart keeps the entries, their options and every statistic.
+    restart(ha)
+    wait_until_loaded(ha, declined, consented)
+    after = wait_for_sensors(
+        ha, {e: {"printernizer_connection": "on"} for e in (declined, consented)}
+    )
+    for entry_id in (declined, consented):
+        uptime = "uptime_this_week"
+        assert int(after[entry_id].pop(uptime)) >= int(before[entry_id].pop(uptime))
+        assert after[entry_id] == before[entry_id]
+        assert lasting(export(ha, entry_id)) == exports[entry_id]
+
+    # Deleting local data keeps the entry working from a fresh start.
+    deleted = ha.call(
+        DOMAIN,
+        "delete_local_statistics",
+        config_entry_id=declined,
+        also_request_remote_deletion=True,
+    )
+    assert deleted["deleted"]["day_buckets"] > 0
+    wait_until_loaded(ha, declined)
+    fresh = export(ha, declined)
+    assert lasting(fresh)["day_buckets"] == []  # only the hour of the new first poll
+    assert [c["share_statistics"] for c in fresh["consent_history"]] == [True]
+
+    # Removing both entries deletes their files.
+    store = ha.config_dir / ".storage" / DOMAIN
+    assert {p.name.split(".")[0] for p in store.iterdir()} >= {declined, consented}
+    for entry_id in (declined, consented):
+        ha.request("DELETE", f"/api/config/config_entries/entry/{entry_id}")
+    assert ha.entries(DOMAIN) == {}
+    assert not store.exists()  # the folder goes with the last entry's files
+
+    assert ha.stop() == 0
+    log = ha.log()
+    assert API_KEY not in log
+    assert "custom_components/printernizer_usage/" not in log  # no traceback of ours
+    assert not re.search(r"(ERROR|CRITICAL) \(\w+\) \[custom_components", log)
+    assert "Detected blocking call" not in log
+    assert "Detected that custom integration" not in log
