@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 
@@ -16,13 +16,27 @@ async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 def entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
-    """Return state and attributes of every entity of an entry, by entity id."""
+    """Return every entity of an entry by entity id: registry entry, device, state."""
     registry = er.async_get(hass)
+    devices = dr.async_get(hass)
     states: dict[str, Any] = {}
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
         state = hass.states.get(entity.entity_id)
         assert state is not None
+        assert entity.device_id is not None
+        device = devices.async_get(entity.device_id)
+        assert device is not None
         states[entity.entity_id] = {
+            "unique_id": entity.unique_id,
+            "translation_key": entity.translation_key,
+            "has_entity_name": entity.has_entity_name,
+            "entity_category": entity.entity_category,
+            "disabled_by": entity.disabled_by,
+            "device": {
+                "name": device.name,
+                "entry_type": device.entry_type,
+                "identifiers": sorted(device.identifiers),
+            },
             "state": state.state,
             "attributes": dict(state.attributes),
         }

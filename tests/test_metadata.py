@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 from typing import Any
+from urllib.parse import urlparse
 
+from PIL import Image
+import pytest
 import yaml
 
 from custom_components.printernizer_usage.binary_sensor import BINARY_SENSORS
@@ -48,28 +52,104 @@ def keys(tree: Any, prefix: str = "") -> set[str]:
     }
 
 
-def test_manifest() -> None:
-    """Domain and name first, the rest sorted, local polling, nothing to install."""
+# What hassfest accepts in a custom integration's manifest.
+MANIFEST_KEYS = {
+    "after_dependencies", "bluetooth", "codeowners", "config_flow", "dependencies",
+    "dhcp", "disabled", "documentation", "domain", "homekit", "import_executor",
+    "integration_type", "iot_class", "issue_tracker", "loggers", "mqtt", "name",
+    "quality_scale", "requirements", "single_config_entry", "ssdp", "usb", "version",
+    "zeroconf",
+}  # fmt: skip
+IOT_CLASSES = {
+    "assumed_state", "calculated", "cloud_polling", "cloud_push", "local_polling",
+    "local_push",
+}  # fmt: skip
+INTEGRATION_TYPES = {
+    "device", "entity", "hardware", "helper", "hub", "service", "system",
+}  # fmt: skip
+# What HACS accepts in hacs.json; any other key fails its validation.
+HACS_KEYS = {
+    "content_in_root", "country", "filename", "hacs", "hide_default_branch",
+    "homeassistant", "name", "persistent_directory", "render_readme", "zip_release",
+}  # fmt: skip
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+OLDEST_SUPPORTED_HA = "2025.4.0"
+
+
+def is_https_url(value: str) -> bool:
+    """Return whether a value is an absolute https URL."""
+    parsed = urlparse(value)
+    return parsed.scheme == "https" and bool(parsed.netloc)
+
+
+def test_manifest_passes_hassfest_rules() -> None:
+    """Keys, order and values as hassfest checks them for a custom integration."""
     manifest = load_json(INTEGRATION / "manifest.json")
     order = list(manifest)
     assert order[:2] == ["domain", "name"]
     assert order[2:] == sorted(order[2:])
+    assert set(manifest) <= MANIFEST_KEYS
+    assert {"domain", "name", "codeowners", "documentation", "version"} <= set(manifest)
     assert manifest["domain"] == INTEGRATION.name
+    assert manifest["codeowners"]
+    assert all(owner.startswith("@") for owner in manifest["codeowners"])
+    assert manifest["iot_class"] in IOT_CLASSES
+    assert manifest["integration_type"] in INTEGRATION_TYPES
+    assert is_https_url(manifest["documentation"])
+    assert urlparse(manifest["documentation"]).netloc != "www.home-assistant.io"
+    assert SEMVER.match(manifest["version"])
+
+
+def test_manifest_describes_this_integration() -> None:
+    """Local polling of one service, set up in the UI, nothing to install."""
+    manifest = load_json(INTEGRATION / "manifest.json")
     assert manifest["integration_type"] == "service"
     assert manifest["iot_class"] == "local_polling"
     assert manifest["config_flow"] is True
-    assert manifest["requirements"] == []
-    assert manifest["version"].count(".") == 2
-    assert not manifest["documentation"].startswith("https://www.home-assistant.io")
+    assert manifest["requirements"] == []  # everything comes with Home Assistant
+    assert manifest["dependencies"] == ["http"]  # the export download view
 
 
-def test_hacs() -> None:
-    """HACS needs the name and the minimum Home Assistant version."""
-    assert load_json(ROOT / "hacs.json") == {
+def test_hacs_metadata() -> None:
+    """hacs.json has only keys HACS knows; the manifest has what HACS requires."""
+    hacs = load_json(ROOT / "hacs.json")
+    assert set(hacs) <= HACS_KEYS
+    assert hacs == {
         "name": "Printernizer Usage Statistics",
-        "homeassistant": "2025.4.0",
-        "render_readme": True,
+        "homeassistant": OLDEST_SUPPORTED_HA,
     }
+    manifest = load_json(INTEGRATION / "manifest.json")
+    assert is_https_url(manifest["issue_tracker"])
+    assert {"codeowners", "documentation", "domain", "issue_tracker", "name"} <= set(
+        manifest
+    )
+    assert f"Home Assistant {OLDEST_SUPPORTED_HA.removesuffix('.0')}" in (
+        ROOT / "README.md"
+    ).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "shortest", "longest"),
+    [
+        ("icon.png", (256, 256), (256, 256)),
+        ("icon@2x.png", (512, 512), (512, 512)),
+        ("logo.png", (128, 256), (128, 1024)),
+        ("logo@2x.png", (256, 512), (256, 2048)),
+    ],
+)
+def test_brand_images(
+    name: str, shortest: tuple[int, int], longest: tuple[int, int]
+) -> None:
+    """Sizes Home Assistant's brand rules ask for; transparent and trimmed."""
+    with Image.open(INTEGRATION / "brand" / name) as image:
+        assert image.format == "PNG"
+        assert image.mode == "RGBA"
+        low, high = sorted(image.size)
+        assert shortest[0] <= low <= shortest[1]
+        assert longest[0] <= high <= longest[1]
+        alpha = image.getchannel("A")
+        assert alpha.getpixel((0, 0)) == 0  # a transparent background
+        assert alpha.getbbox() == (0, 0, *image.size)  # nothing to trim
 
 
 def test_translations_are_complete() -> None:
@@ -95,13 +175,42 @@ def test_every_sensor_has_an_icon() -> None:
     assert set(icons["services"]) == set(services)
 
 
-def test_quality_scale_names_every_rule() -> None:
-    """Every rule is done, todo, or exempt with a reason."""
+EVIDENCE = re.compile(
+    r"(?P<test>tests/[\w/]+\.py::\w+)|(?P<section>README\.md#[\w-]+)"
+    r"|(?P<file>(?:custom_components|scripts)/[\w/.]+\w|pyproject\.toml)"
+)
+
+
+def readme_sections() -> set[str]:
+    """Return the anchors GitHub gives the README's headings."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "README.md").read_text(), re.M)
+    return {
+        re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings
+    }
+
+
+def proves(evidence: re.Match[str]) -> bool:
+    """Return whether a named test, README section or file exists."""
+    if test := evidence["test"]:
+        path, name = test.split("::")
+        return (
+            re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.M)
+            is not None
+        )
+    if section := evidence["section"]:
+        return section.removeprefix("README.md#") in readme_sections()
+    return (ROOT / evidence["file"]).is_file()
+
+
+def test_quality_scale_has_every_rule_done_or_exempt() -> None:
+    """No rule is left to do; each exemption says why, each done rule its proof."""
     rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())["rules"]
     assert set(rules) == QUALITY_RULES
-    for rule, status in rules.items():
-        if isinstance(status, dict):
-            assert status["status"] in ("todo", "exempt"), rule
-            assert status["comment"].strip(), rule
-        else:
-            assert status == "done", rule
+    for rule, entry in rules.items():
+        assert entry["status"] in ("done", "exempt"), rule
+        assert entry["comment"].strip(), rule
+        if entry["status"] == "done":
+            evidence = list(EVIDENCE.finditer(entry["comment"]))
+            assert evidence, f"{rule}: nothing named as proof"
+            for found in evidence:
+                assert proves(found), f"{rule}: {found[0]} does not exist"
