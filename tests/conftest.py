@@ -23,7 +23,7 @@ from custom_components.printernizer_usage.const import (
 )
 
 from .simulator.collection import CollectionSimulator
-from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+from .simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
 SEND_OFFSET = timedelta(hours=7, minutes=30)
@@ -61,11 +61,8 @@ def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
 @pytest.fixture
 def printernizer(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
     """Serve a Printernizer with a small fleet and some history on 127.0.0.1."""
-    simulator = PrinternizerSimulator()
-    seed_demo_fleet(simulator)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    with serving_demo_fleet() as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ import pytest
 
 from custom_components.printernizer_usage.const import DOMAIN
 from tests.simulator.collection import CollectionSimulator
-from tests.simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
+from tests.simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
 
 from .home_assistant import HomeAssistantError, HomeAssistantProcess
 
-API_KEY = "e2e-collection-key-7f3a"
 CONFIG_FLOW = "/api/config/config_entries/flow"
 OPTIONS_FLOW = "/api/config/config_entries/options/flow"
 # Every entity of the integration: [entry id, entity id, state].
@@ -41,32 +40,10 @@ pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
-def workshop(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
-    """Serve the Printernizer of the entry that declines sharing."""
-    simulator = PrinternizerSimulator()
-    seed_demo_fleet(simulator)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
 def print_farm(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
-    """Serve the Printernizer of the entry that consents."""
-    simulator = PrinternizerSimulator()
-    seed_demo_fleet(simulator)
-    simulator.start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def collection(socket_enabled: None) -> Iterator[CollectionSimulator]:
-    """Serve the collection server both entries may send to."""
-    simulator = CollectionSimulator(api_key=API_KEY)
-    simulator.start()
-    yield simulator
-    simulator.stop()
+    """Serve a second Printernizer, for the entry that consents."""
+    with serving_demo_fleet() as simulator:
+        yield simulator
 
 
 @pytest.fixture
@@ -158,20 +135,22 @@ def restart(ha: HomeAssistantProcess) -> None:
 
 def test_a_user_journey_through_a_real_home_assistant(
     home_assistant: HomeAssistantProcess,
-    workshop: PrinternizerSimulator,
+    printernizer: PrinternizerSimulator,
     print_farm: PrinternizerSimulator,
     collection: CollectionSimulator,
 ) -> None:
     """Add, use, reconfigure, restart and remove, as a user would."""
     ha = home_assistant
+    api_key = collection.api_key
+    assert api_key  # the canary looked for in the log at the end
 
     # A privacy form that starts unticked, declined; then one that is ticked.
-    declined = add_entry(ha, {"url": workshop.url}, {"share_statistics": False})
+    declined = add_entry(ha, {"url": printernizer.url}, {"share_statistics": False})
     consented = add_entry(
         ha,
         {"url": print_farm.url},
         {"share_statistics": True},
-        {"collection_url": collection.url, "collection_api_key": API_KEY},
+        {"collection_url": collection.url, "collection_api_key": api_key},
     )
     wait_until_loaded(ha, declined, consented)
     states = wait_for_sensors(
@@ -190,7 +169,7 @@ def test_a_user_journey_through_a_real_home_assistant(
     assert states[consented]["next_submission"] not in ("unknown", "unavailable")
 
     # A job printed now is counted at the next poll; what was there before is not.
-    workshop.add_job(workshop.printers[0])
+    printernizer.add_job(printernizer.printers[0])
     jobs_sensor = "sensor.printernizer_usage_statistics_jobs_this_week"
     ha.request(
         "POST", "/api/services/homeassistant/update_entity", {"entity_id": jobs_sensor}
@@ -221,7 +200,7 @@ def test_a_user_journey_through_a_real_home_assistant(
         declined,
         {"next_step_id": "sharing"},
         {"share_statistics": True, "delete_shared": False},
-        {"collection_url": collection.url, "collection_api_key": API_KEY},
+        {"collection_url": collection.url, "collection_api_key": api_key},
     )
     assert opted_in["type"] == "create_entry", opted_in
     opted_out = ha.flow(
@@ -278,7 +257,7 @@ def test_a_user_journey_through_a_real_home_assistant(
 
     assert ha.stop() == 0
     log = ha.log()
-    assert API_KEY not in log
+    assert api_key not in log
     assert "custom_components/printernizer_usage/" not in log  # no traceback of ours
     assert not re.search(r"(ERROR|CRITICAL) \(\w+\) \[custom_components", log)
     assert "Detected blocking call" not in log

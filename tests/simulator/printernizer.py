@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import itertools
@@ -489,6 +490,18 @@ def seed_demo_fleet(simulator: PrinternizerSimulator) -> None:
         simulator.add_job(bambu, status="completed")
         simulator.add_file(bambu)
     simulator.add_upload()
+
+
+@contextmanager
+def serving_demo_fleet() -> Iterator[PrinternizerSimulator]:
+    """Serve the demo fleet on 127.0.0.1 until the block ends."""
+    simulator = PrinternizerSimulator()
+    seed_demo_fleet(simulator)
+    simulator.start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
 
 
 def keep_printing(
