@@ -76,7 +76,25 @@ prepare_test_venv() {
     "$python" -m venv .venv || return 1
   fi
   echo "==> installing requirements_test.txt into .venv (Python $version)"
-  install_requirements .venv requirements_test.txt
+  install_requirements .venv requirements_test.txt && install_frontend
+}
+
+# A real hass process (scripts/develop, the end-to-end test) will not start
+# without the frontend, which is not among the test requirements: install the
+# version the installed Home Assistant asks for.
+install_frontend() {
+  local requirement
+  requirement=$(.venv/bin/python - <<'PY'
+import json
+from pathlib import Path
+
+import homeassistant.components.frontend as frontend
+
+manifest = json.loads((Path(frontend.__file__).parent / "manifest.json").read_text())
+print(" ".join(manifest["requirements"]))
+PY
+  ) || return 1
+  .venv/bin/python -m pip install --disable-pip-version-check -q $requirement
 }
 
 # Check the integration against the newest Home Assistant with pyright. That

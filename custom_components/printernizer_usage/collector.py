@@ -225,9 +225,12 @@ def remember(
     keys: tuple[bytes, ...],
     limit: int = MAX_REMEMBERED_ITEMS,
 ) -> dict[bytes, None]:
-    """Add new keys to a remembered set, forgetting the oldest beyond the limit."""
+    """Add new keys to a remembered set, forgetting the oldest beyond the limit.
+
+    The set is changed in place: copying it would make every poll cost more
+    the more is remembered.
+    """
     seen.update(dict.fromkeys(keys))
-    excess = len(seen) - limit
-    if excess > 0:
-        return dict.fromkeys(list(seen)[excess:])
+    for _ in range(len(seen) - limit):
+        del seen[next(iter(seen))]
     return seen

@@ -99,6 +99,9 @@ class HomeAssistantProcess:
             if self.process.poll() is not None:
                 msg = f"Home Assistant exited with {self.process.returncode}"
                 raise HomeAssistantError(msg)
+            if "Activating recovery mode" in self.log():
+                msg = f"Home Assistant started in recovery mode; see {self.log_path}"
+                raise HomeAssistantError(msg)
             try:
                 # Answers once the core has started, with or without a user.
                 self.request("GET", "/api/onboarding", auth=False)

@@ -70,6 +70,8 @@ class PrinternizerSimulator(LoopbackServer):
         self.printers: list[SimPrinter] = []
         self.jobs: list[SimItem] = []  # newest first, as Printernizer lists them
         self.files: list[SimItem] = []
+        # The same files by status, so a filtered page costs no more with history.
+        self.files_by_status: dict[str, list[SimItem]] = {}
         self.uploads: list[SimItem] = []
         self.settings: dict[str, Any] = {
             "library_enabled": True,
@@ -94,6 +96,7 @@ class PrinternizerSimulator(LoopbackServer):
         }
         self.health_version = VERSION
         self.requests: list[str] = []  # paths requested, in order
+        self.items_served = 0  # list items sent in pages, for measuring poll cost
         self.rate_limit = rate_limit
         self.retry_after = "1"  # what Printernizer sends with a 429
         self._bucket: dict[str, tuple[float, float]] = {}
@@ -143,20 +146,29 @@ class PrinternizerSimulator(LoopbackServer):
     ) -> SimItem:
         """Add a job; it stays "running" unless told otherwise, as auto-jobs do."""
         with self.lock:
-            printer = printer or (self.printers[0] if self.printers else None)
-            job = SimItem(
-                id=str(uuid.uuid4()),
-                created_at=self._next_stamp(created_at),
-                fields={
-                    "printer_id": printer.id if printer else "unknown",
-                    "printer_type": printer.printer_type if printer else "unknown",
-                    "job_name": job_name,
-                    "filename": job_name,
-                    "status": status,
-                },
-            )
+            job = self._job(printer, job_name, status, created_at)
             _insert_newest_first(self.jobs, job)
             return job
+
+    def _job(
+        self,
+        printer: SimPrinter | None,
+        job_name: str,
+        status: str,
+        created_at: str | None,
+    ) -> SimItem:
+        printer = printer or (self.printers[0] if self.printers else None)
+        return SimItem(
+            id=str(uuid.uuid4()),
+            created_at=self._next_stamp(created_at),
+            fields={
+                "printer_id": printer.id if printer else "unknown",
+                "printer_type": printer.printer_type if printer else "unknown",
+                "job_name": job_name,
+                "filename": job_name,
+                "status": status,
+            },
+        )
 
     def add_file(
         self,
@@ -168,41 +180,73 @@ class PrinternizerSimulator(LoopbackServer):
     ) -> SimItem:
         """Add a printer file; like Printernizer, its id embeds the file name."""
         with self.lock:
-            printer = printer or self.printers[0]
-            item = SimItem(
-                id=f"{printer.id}_{filename}_{next(self._ids)}",
-                created_at=self._next_stamp(created_at),
-                fields={
-                    "printer_id": printer.id,
-                    "filename": filename,
-                    "source": "printer",
-                    "status": status,
-                    "file_size": 123456,
-                    "file_path": f"/cache/{printer.id}/{filename}",
-                },
-            )
+            item = self._file(printer, filename, status, created_at)
             _insert_newest_first(self.files, item)
+            _insert_newest_first(self.files_by_status.setdefault(status, []), item)
             return item
+
+    def _file(
+        self,
+        printer: SimPrinter | None,
+        filename: str,
+        status: str,
+        created_at: str | None,
+    ) -> SimItem:
+        printer = printer or self.printers[0]
+        return SimItem(
+            id=f"{printer.id}_{filename}_{next(self._ids)}",
+            created_at=self._next_stamp(created_at),
+            fields={
+                "printer_id": printer.id,
+                "filename": filename,
+                "source": "printer",
+                "status": status,
+                "file_size": 123456,
+                "file_path": f"/cache/{printer.id}/{filename}",
+            },
+        )
 
     def add_upload(
         self, *, filename: str = "upload.stl", created_at: str | None = None
     ) -> SimItem:
         """Add a file uploaded to the library."""
         with self.lock:
-            checksum = uuid.uuid4().hex * 2
-            item = SimItem(
-                id=checksum,
-                created_at=self._next_stamp(created_at),
-                fields={
-                    "checksum": checksum,
-                    "filename": filename,
-                    "library_path": f"/library/uploads/{filename}",
-                    "added_to_library": None,
-                    "sources": json.dumps([{"type": "upload", "name": filename}]),
-                },
-            )
+            item = self._upload(filename, created_at)
             _insert_newest_first(self.uploads, item)
             return item
+
+    def _upload(self, filename: str, created_at: str | None) -> SimItem:
+        checksum = uuid.uuid4().hex * 2
+        return SimItem(
+            id=checksum,
+            created_at=self._next_stamp(created_at),
+            fields={
+                "checksum": checksum,
+                "filename": filename,
+                "library_path": f"/library/uploads/{filename}",
+                "added_to_library": None,
+                "sources": json.dumps([{"type": "upload", "name": filename}]),
+            },
+        )
+
+    def add_history(self, *, jobs: int = 0, files: int = 0, uploads: int = 0) -> None:
+        """Add many completed jobs, downloads and uploads at once, newer than the rest.
+
+        One item at a time would make a history of 100,000 jobs take minutes.
+        """
+        with self.lock:
+            new_jobs = [
+                self._job(None, "part.3mf", "completed", None) for _ in range(jobs)
+            ]
+            new_files = [
+                self._file(None, "part.3mf", "downloaded", None) for _ in range(files)
+            ]
+            new_uploads = [self._upload("model.stl", None) for _ in range(uploads)]
+            self.jobs[:0] = reversed(new_jobs)
+            self.files[:0] = reversed(new_files)
+            downloaded = self.files_by_status.setdefault("downloaded", [])
+            downloaded[:0] = reversed(new_files)
+            self.uploads[:0] = reversed(new_uploads)
 
     def wipe_jobs(self, newest: int | None = None) -> None:
         """Delete every job (or the newest ones), as a Printernizer restart can."""
@@ -387,7 +431,7 @@ class PrinternizerSimulator(LoopbackServer):
         page, limit = _paging(request, 1000)
         return web.json_response(
             {
-                "jobs": _page_of(self.jobs, page, limit),
+                "jobs": self._page_of(self.jobs, page, limit),
                 "total_count": len(self.jobs),
                 "pagination": _pagination(page, limit, len(self.jobs)),
             }
@@ -396,14 +440,10 @@ class PrinternizerSimulator(LoopbackServer):
     async def _files(self, request: web.Request) -> web.Response:
         page, limit = _paging(request, 1000)
         status = request.query.get("status")
-        files = [
-            item
-            for item in self.files
-            if status is None or item.fields["status"] == status
-        ]
+        files = self.files if status is None else self.files_by_status.get(status, [])
         return web.json_response(
             {
-                "files": _page_of(files, page, limit),
+                "files": self._page_of(files, page, limit),
                 "total_count": len(files),
                 "pagination": _pagination(page, limit, len(files)),
             }
@@ -418,8 +458,22 @@ class PrinternizerSimulator(LoopbackServer):
         pagination = _pagination(page, limit, len(self.uploads))
         pagination["has_next"] = page < pagination["total_pages"]
         return web.json_response(
-            {"files": _page_of(self.uploads, page, limit), "pagination": pagination}
+            {
+                "files": self._page_of(self.uploads, page, limit),
+                "pagination": pagination,
+            }
         )
+
+    def _page_of(
+        self, items: list[SimItem], page: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Return one page by slicing, never sorting: its cost ignores history."""
+        served = [
+            {"id": item.id, **item.fields, "created_at": item.created_at}
+            for item in items[(page - 1) * limit : page * limit]
+        ]
+        self.items_served += len(served)
+        return served
 
     async def _application_settings(self, request: web.Request) -> web.Response:
         return web.json_response(self.settings)
@@ -447,13 +501,6 @@ def _paging(request: web.Request, max_limit: int) -> tuple[int, int]:
     except ValueError:
         raise web.HTTPUnprocessableEntity from None
     return page, limit
-
-
-def _page_of(items: list[SimItem], page: int, limit: int) -> list[dict[str, Any]]:
-    return [
-        {"id": item.id, **item.fields, "created_at": item.created_at}
-        for item in items[(page - 1) * limit : page * limit]
-    ]
 
 
 def _pagination(page: int, limit: int, total: int) -> dict[str, Any]:

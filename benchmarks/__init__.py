@@ -1,0 +1,1 @@
+"""Benchmarks that show what the integration costs its host, against baselines."""
