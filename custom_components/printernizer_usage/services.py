@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 import sqlite3
 from typing import Any
 
@@ -44,6 +44,8 @@ SERVICE_SUBMIT_NOW = "submit_now"
 
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 PREVIEW_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_WEEK): cv.date})
+# Days are counted from 1970 in the store, and no week after this one has data.
+FIRST_PREVIEW_WEEK = date(1970, 1, 5)
 DELETE_LOCAL_SCHEMA = ENTRY_SCHEMA.extend(
     {vol.Optional(ATTR_ALSO_REQUEST_REMOTE_DELETION, default=False): cv.boolean}
 )
@@ -130,8 +132,18 @@ async def _async_preview_payload(call: ServiceCall) -> ServiceResponse:
     """Show the payload of the last closed UTC week, or of the week holding a date."""
     await _async_require_admin(call)
     entry = _loaded_entry(call)
-    day: date = call.data.get(ATTR_WEEK) or dt_util.utcnow().date() - WEEK
-    return await entry.runtime_data.sharing.async_preview(week_start(day))
+    this_week = week_start(dt_util.utcnow().date())
+    week = week_start(call.data.get(ATTR_WEEK) or this_week - WEEK)
+    if not FIRST_PREVIEW_WEEK <= week <= this_week:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="week_out_of_range",
+            translation_placeholders={
+                "earliest": FIRST_PREVIEW_WEEK.isoformat(),
+                "latest": (this_week + WEEK - timedelta(days=1)).isoformat(),
+            },
+        )
+    return await entry.runtime_data.sharing.async_preview(week)
 
 
 async def _async_request_remote_deletion(call: ServiceCall) -> ServiceResponse:
