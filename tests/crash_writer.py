@@ -1,0 +1,88 @@
+"""A process that writes the store as fast as it can until it is killed.
+
+Step n records a poll that counts one new job, then saves an outbox in which
+week n has just been sent and week n + 1 is in flight; only after both are
+committed does it print n. A test kills it at a random moment and checks that
+the file holds step n, or step n + 1 in full or in part, and nothing else.
+
+Run: python -m tests.crash_writer <file>
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+import sys
+
+from custom_components.printernizer_usage.collector import PollOutcome
+from custom_components.printernizer_usage.consent import ConsentHistory
+from custom_components.printernizer_usage.const import Listing, Metric
+from custom_components.printernizer_usage.outbox import (
+    AttemptResult,
+    Outbox,
+    WeeklyRow,
+    WeeklyStatus,
+)
+from custom_components.printernizer_usage.store import LocalStatisticsStore
+
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+FIRST_WEEK = date(2026, 1, 5)
+INSTALLATION_ID = "0f8b6e6a-3c1e-4d7b-9a51-2f4c8d9e1a23"
+ENDPOINT = "https://collection.invalid"
+
+
+def outbox_after(step: int) -> Outbox:
+    """Return the outbox as step `step` leaves it."""
+    sent = tuple(
+        WeeklyRow(
+            period_start=FIRST_WEEK + timedelta(weeks=week),
+            installation_id=INSTALLATION_ID,
+            body=b'{"schema_version":"1.0","week":%d}' % week,
+            due_at=START,
+            status=WeeklyStatus.SENT,
+            attempts=1,
+            last_result=AttemptResult.ACCEPTED,
+            endpoints=(ENDPOINT,),
+        )
+        for week in range(step)
+    )
+    in_flight = WeeklyRow(
+        period_start=FIRST_WEEK + timedelta(weeks=step),
+        installation_id=INSTALLATION_ID,
+        body=b'{"schema_version":"1.0","week":%d}' % step,
+        due_at=START,
+        status=WeeklyStatus.IN_FLIGHT,
+        attempts=1,
+        endpoints=(ENDPOINT,),
+    )
+    return Outbox(weekly=(*sent, in_flight), last_weekly_request_at=START)
+
+
+def main() -> None:
+    """Write steps until killed."""
+    store, _ = LocalStatisticsStore.open(Path(sys.argv[1]), START)
+    store.load_collector_state("crash")
+    history = ConsentHistory().opt_in(START - timedelta(weeks=52), 1)
+    for step in range(1, 1_000_000):
+        now = START + timedelta(seconds=step)
+        store.record_poll(
+            PollOutcome(
+                observed_at=now,
+                increments={(Metric.JOBS, ""): 1},
+                errors=(),
+                new_keys={Listing.JOBS: (step.to_bytes(8, "big"),)},
+                baselines=frozenset(),
+                printers_in_error=frozenset(),
+                uptime_hour=now.replace(minute=0, second=0),
+                fleet=None,
+                flags={},
+                app_version="2.7.0",
+                runtime=None,
+            )
+        )
+        store.save_sharing(history, outbox_after(step))
+        print(step, flush=True)  # noqa: T201 - the protocol with the test
+
+
+if __name__ == "__main__":
+    main()

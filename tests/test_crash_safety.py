@@ -1,0 +1,74 @@
+"""Killing the process that writes the store never damages or confuses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from custom_components.printernizer_usage.store import LocalStatisticsStore
+
+from .crash_writer import START, outbox_after
+
+TRIALS = 60
+ROOT = Path(__file__).parent.parent
+
+
+def written_steps(path: Path, rng: random.Random) -> int:
+    """Run the writer, kill it with SIGKILL at a random moment; return its last step.
+
+    The moment is drawn after the writer has started writing, so every trial
+    kills it somewhere inside a step.
+    """
+    writer = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "tests.crash_writer", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None
+    first = writer.stdout.readline()
+    assert first.strip() == "1", first
+    time.sleep(rng.uniform(0, 0.05))
+    writer.send_signal(signal.SIGKILL)
+    rest = writer.stdout.read().split()
+    writer.wait()
+    return int(rest[-1]) if rest else 1
+
+
+def jobs_counted(path: Path) -> int:
+    """Return the jobs the file has counted, read without the integration."""
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (total,) = connection.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM day_bucket WHERE metric = 'jobs'"
+        ).fetchone()
+    finally:
+        connection.close()
+    return int(total)
+
+
+def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """Integrity holds; counts and outbox are the last step's or the next one's."""
+    rng = random.Random(20261127)  # fixed, so a failure can be repeated
+    for trial in range(TRIALS):
+        path = tmp_path / f"trial-{trial}.db"
+        acknowledged = written_steps(path, rng)
+        counted = jobs_counted(path)
+        # The step in flight may have committed its poll, its outbox, or both.
+        assert counted in (acknowledged, acknowledged + 1), (trial, acknowledged)
+        store, moved_aside = LocalStatisticsStore.open(path, START)
+        try:
+            assert moved_aside is None
+            outbox = store.load_sharing().outbox
+        finally:
+            store.close()
+        assert outbox.weekly in (
+            outbox_after(counted - 1).weekly,
+            outbox_after(counted).weekly,
+        ), (trial, acknowledged, counted)
