@@ -31,30 +31,25 @@ INSTALLATION_ID = "0f8b6e6a-3c1e-4d7b-9a51-2f4c8d9e1a23"
 ENDPOINT = "https://collection.invalid"
 
 
-def outbox_after(step: int) -> Outbox:
-    """Return the outbox as step `step` leaves it."""
-    sent = tuple(
-        WeeklyRow(
-            period_start=FIRST_WEEK + timedelta(weeks=week),
-            installation_id=INSTALLATION_ID,
-            body=b'{"schema_version":"1.0","week":%d}' % week,
-            due_at=START,
-            status=WeeklyStatus.SENT,
-            attempts=1,
-            last_result=AttemptResult.ACCEPTED,
-            endpoints=(ENDPOINT,),
-        )
-        for week in range(step)
-    )
-    in_flight = WeeklyRow(
-        period_start=FIRST_WEEK + timedelta(weeks=step),
+def week_row(week: int, status: WeeklyStatus) -> WeeklyRow:
+    """Return the row of the week-th week, sent or in flight."""
+    sent = status is WeeklyStatus.SENT
+    return WeeklyRow(
+        period_start=FIRST_WEEK + timedelta(weeks=week),
         installation_id=INSTALLATION_ID,
-        body=b'{"schema_version":"1.0","week":%d}' % step,
+        body=b'{"schema_version":"1.0","week":%d}' % week,
         due_at=START,
-        status=WeeklyStatus.IN_FLIGHT,
+        status=status,
         attempts=1,
+        last_result=AttemptResult.ACCEPTED if sent else None,
         endpoints=(ENDPOINT,),
     )
+
+
+def outbox_after(step: int) -> Outbox:
+    """Return the outbox as step `step` leaves it."""
+    sent = tuple(week_row(week, WeeklyStatus.SENT) for week in range(step))
+    in_flight = week_row(step, WeeklyStatus.IN_FLIGHT)
     return Outbox(weekly=(*sent, in_flight), last_weekly_request_at=START)
 
 
