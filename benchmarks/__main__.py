@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from . import payload, poll_cost, storage
+from . import event_loop, payload, poll_cost, storage
 from .common import print_table
 
 
@@ -16,6 +16,7 @@ def main() -> int:
         *asyncio.run(poll_cost.run()),
         *storage.run(),
         *payload.run(),
+        *asyncio.run(event_loop.run()),
     ]
     print()
     print_table(rows)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 import tempfile
+import time
 from typing import Any
 
 from homeassistant import loader
@@ -28,6 +31,7 @@ class Row:
     baseline: float
     limit: float  # the largest ratio measured / baseline allowed
     unit: str
+    absolute: bool = False  # the limit applies to the measured figure itself
 
     @property
     def ratio(self) -> float:
@@ -37,6 +41,8 @@ class Row:
     @property
     def within(self) -> bool:
         """Return whether the budget holds."""
+        if self.absolute:
+            return self.measured <= self.limit
         return self.ratio <= self.limit
 
 
@@ -49,7 +55,7 @@ def print_table(rows: list[Row]) -> None:
             f"{row.measured:,.3f} {row.unit}".replace(".000 ", " "),
             f"{row.baseline:,.3f} {row.unit}".replace(".000 ", " "),
             f"{row.ratio:.3f}",
-            f"{row.limit:g}",
+            f"{row.limit:g} {row.unit}" if row.absolute else f"{row.limit:g}",
             "ok" if row.within else "OVER BUDGET",
         )
         for row in rows
@@ -85,10 +91,10 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             yield hass
 
 
-async def add_entry(
+def new_entry(
     hass: HomeAssistant, url: str, options: dict[str, Any] | None = None
 ) -> MockConfigEntry:
-    """Add and set up an entry for a Printernizer at url."""
+    """Add an entry for a Printernizer at url, not set up yet."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Printernizer",
@@ -97,6 +103,47 @@ async def add_entry(
         options=options or {},
     )
     entry.add_to_hass(hass)
+    return entry
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set an entry up and wait until everything it started has settled."""
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def add_entry(hass: HomeAssistant, url: str) -> MockConfigEntry:
+    """Add and set up an entry for a Printernizer at url."""
+    entry = new_entry(hass, url)
+    await set_up(hass, entry)
     return entry
+
+
+def store_file(hass: HomeAssistant, entry: MockConfigEntry) -> Path:
+    """Return the entry's statistics file."""
+    return Path(hass.config.path(".storage", DOMAIN, f"{entry.entry_id}.db"))
+
+
+async def longest_stall(call: Callable[[], Awaitable[Any]]) -> float:
+    """Run call while a probe task measures the loop's longest stall, in seconds.
+
+    The probe asks to wake every millisecond; any lateness beyond that is time
+    in which the loop ran something else without yielding to it.
+    """
+    stalls: list[float] = []
+    running = True
+
+    async def probe() -> None:
+        while running:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            stalls.append(time.perf_counter() - before - 0.001)
+
+    task = asyncio.create_task(probe())
+    await asyncio.sleep(0.01)  # let the probe run before the call starts
+    try:
+        await call()
+    finally:
+        running = False
+        await task
+    return max(stalls)

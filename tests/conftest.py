@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant import block_async_io
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 import pytest
@@ -50,7 +51,24 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-def hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
+def detect_blocking_calls(
+    disable_block_async_io: None, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Turn on Home Assistant's blocking-call detection, as a real start does.
+
+    It reports a blocking call made in the event loop by a custom integration
+    as a log warning; the test fails on any such report.
+    """
+    block_async_io.enable()
+    yield
+    reports = [r for r in caplog.records if "Detected blocking call" in r.getMessage()]
+    assert reports == [], [r.getMessage() for r in reports]
+
+
+@pytest.fixture
+def hass(
+    hass: HomeAssistant, tmp_path: Path, detect_blocking_calls: None
+) -> HomeAssistant:
     """Give every test's Home Assistant a config directory of its own."""
     config_dir = tmp_path / "config"
     config_dir.mkdir()
