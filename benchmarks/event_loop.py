@@ -30,7 +30,7 @@ from custom_components.printernizer_usage.const import (
 from tests.simulator.collection import CollectionSimulator
 from tests.simulator.printernizer import serving_demo_fleet
 
-from .common import Row, home_assistant, longest_stall, new_entry, set_up, store_file
+from .common import Row, longest_stall, new_entry, set_up, store_file
 from .history import END, write_history
 
 LIMIT_MS = 20.0
@@ -109,25 +109,20 @@ async def _measure(
     return stalls
 
 
-async def run() -> list[Row]:
-    """Measure each call over two years and over one week of statistics.
-
-    Both entries live in one Home Assistant (a second one in the same process
-    would find helpers of the first), each with its own servers.
-    """
+async def run(hass: HomeAssistant) -> list[Row]:
+    """Measure each call over two years and over one week of statistics."""
     with (
         serving_demo_fleet() as long_printernizer,
         serving_demo_fleet() as short_printernizer,
         serving_collection() as long_collection,
         serving_collection() as short_collection,
     ):
-        async with home_assistant() as hass:
-            two_years = await stalls_with_history(
-                hass, 730, long_collection, long_printernizer.url
-            )
-            one_week = await stalls_with_history(
-                hass, 7, short_collection, short_printernizer.url
-            )
+        two_years = await stalls_with_history(
+            hass, 730, long_collection, long_printernizer.url
+        )
+        one_week = await stalls_with_history(
+            hass, 7, short_collection, short_printernizer.url
+        )
     return [
         Row(
             f"loop stall: {name}, 2 years (vs 1 week)",

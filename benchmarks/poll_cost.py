@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 
+from homeassistant.core import HomeAssistant
+
 from tests.simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 
-from .common import Row, add_entry, home_assistant, median
+from .common import Row, add_entry, median
 
 REFRESHES = 60
 WARM_UP = 5
@@ -27,41 +29,40 @@ def _printernizer(jobs: int, files: int, uploads: int) -> PrinternizerSimulator:
     return simulator
 
 
-async def run() -> list[Row]:
+async def run(hass: HomeAssistant) -> list[Row]:
     """Measure refreshes against both histories; their requests must be equal."""
     long_history = _printernizer(100_000, 20_000, 5_000)
     short_history = _printernizer(200, 200, 200)
     times: dict[str, list[float]] = {"long": [], "short": []}
     work: dict[str, set[tuple[tuple[str, ...], int]]] = {"long": set(), "short": set()}
     try:
-        async with home_assistant() as hass:
-            entries = {
-                "long": (long_history, await add_entry(hass, long_history.url)),
-                "short": (short_history, await add_entry(hass, short_history.url)),
-            }
-            for round_number in range(WARM_UP + REFRESHES):
-                # Alternate which goes first, so neither always follows the other.
-                order = ("long", "short") if round_number % 2 else ("short", "long")
-                for name in order:
-                    simulator, entry = entries[name]
-                    simulator.add_job(status="completed")
-                    simulator.add_file()
-                    simulator.add_upload()
-                    requests_before = len(simulator.requests)
-                    items_before = simulator.items_served
-                    started = time.perf_counter()
-                    await entry.runtime_data.coordinator.async_refresh()
-                    elapsed = time.perf_counter() - started
-                    if round_number >= WARM_UP:
-                        times[name].append(elapsed)
-                        work[name].add(
-                            (
-                                tuple(simulator.requests[requests_before:]),
-                                simulator.items_served - items_before,
-                            )
+        entries = {
+            "long": (long_history, await add_entry(hass, long_history.url)),
+            "short": (short_history, await add_entry(hass, short_history.url)),
+        }
+        for round_number in range(WARM_UP + REFRESHES):
+            # Alternate which goes first, so neither always follows the other.
+            order = ("long", "short") if round_number % 2 else ("short", "long")
+            for name in order:
+                simulator, entry = entries[name]
+                simulator.add_job(status="completed")
+                simulator.add_file()
+                simulator.add_upload()
+                requests_before = len(simulator.requests)
+                items_before = simulator.items_served
+                started = time.perf_counter()
+                await entry.runtime_data.coordinator.async_refresh()
+                elapsed = time.perf_counter() - started
+                if round_number >= WARM_UP:
+                    times[name].append(elapsed)
+                    work[name].add(
+                        (
+                            tuple(simulator.requests[requests_before:]),
+                            simulator.items_served - items_before,
                         )
-            for _, entry in entries.values():
-                await hass.config_entries.async_unload(entry.entry_id)
+                    )
+        for _, entry in entries.values():
+            await hass.config_entries.async_unload(entry.entry_id)
     finally:
         long_history.stop()
         short_history.stop()
