@@ -19,7 +19,6 @@ from homeassistant.helpers.service import async_get_all_descriptions
 from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
-import voluptuous as vol
 
 from custom_components.printernizer_usage.const import CONF_SHARE_STATISTICS, DOMAIN
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
@@ -282,8 +281,10 @@ async def test_preview_refuses_a_bad_week(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A week that is not a date is refused before anything runs."""
-    with pytest.raises(vol.Invalid):
+    with pytest.raises(ServiceValidationError) as caught:
         await call(hass, "preview_payload", init_integration, week="next week")
+    assert caught.value.translation_key == "invalid_action_data"
+    assert caught.value.translation_placeholders == {"field": "week"}
 
 
 async def test_every_action_is_described_and_translated(
@@ -385,13 +386,16 @@ async def test_delete_local_statistics_refuses_a_bad_flag(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A flag that is not a boolean is refused before anything is deleted."""
-    with pytest.raises(vol.Invalid):
+    with pytest.raises(ServiceValidationError) as caught:
         await call(
             hass,
             "delete_local_statistics",
             init_integration,
             also_request_remote_deletion="perhaps",
         )
+    assert caught.value.translation_placeholders == {
+        "field": "also_request_remote_deletion"
+    }
     assert init_integration.state is ConfigEntryState.LOADED
 
 

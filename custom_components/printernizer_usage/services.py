@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, timedelta
 import sqlite3
 from typing import Any
@@ -66,10 +67,12 @@ async def _async_require_admin(call: ServiceCall) -> None:
         raise Unauthorized(context=call.context, user_id=user.id)
 
 
-def _loaded_entry(call: ServiceCall) -> PrinternizerUsageConfigEntry:
+def _loaded_entry(
+    hass: HomeAssistant, data: dict[str, Any]
+) -> PrinternizerUsageConfigEntry:
     """Return the loaded entry the call names."""
-    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
-    entry = call.hass.config_entries.async_get_entry(entry_id)
+    entry_id: str = data[ATTR_CONFIG_ENTRY_ID]
+    entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -86,10 +89,12 @@ def _loaded_entry(call: ServiceCall) -> PrinternizerUsageConfigEntry:
     return typed_entry
 
 
-async def _async_export_statistics(call: ServiceCall) -> ServiceResponse:
+async def _async_export_statistics(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Return the export, and a short-lived path to download it as a file."""
     await _async_require_admin(call)
-    entry = _loaded_entry(call)
+    entry = _loaded_entry(call.hass, data)
     export: dict[str, Any] = await entry.runtime_data.store.async_call(
         LocalStatisticsStore.export
     )
@@ -99,16 +104,18 @@ async def _async_export_statistics(call: ServiceCall) -> ServiceResponse:
     }
 
 
-async def _async_delete_local_statistics(call: ServiceCall) -> ServiceResponse:
+async def _async_delete_local_statistics(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Delete everything local but waiting deletion requests; say what went.
 
     The entry is unloaded meanwhile, so that no poll or send touches the file
     while it is emptied, and starts afresh afterwards.
     """
     await _async_require_admin(call)
-    entry = _loaded_entry(call)
+    entry = _loaded_entry(call.hass, data)
     hass = call.hass
-    if call.data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
+    if data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
         await entry.runtime_data.sharing.async_request_remote_deletion()
     await hass.config_entries.async_unload(entry.entry_id)
     now = dt_util.utcnow()
@@ -128,12 +135,14 @@ async def _async_delete_local_statistics(call: ServiceCall) -> ServiceResponse:
     return result
 
 
-async def _async_preview_payload(call: ServiceCall) -> ServiceResponse:
+async def _async_preview_payload(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Show the payload of the last closed UTC week, or of the week holding a date."""
     await _async_require_admin(call)
-    entry = _loaded_entry(call)
+    entry = _loaded_entry(call.hass, data)
     this_week = week_start(dt_util.utcnow().date())
-    week = week_start(call.data.get(ATTR_WEEK) or this_week - WEEK)
+    week = week_start(data.get(ATTR_WEEK) or this_week - WEEK)
     if not FIRST_PREVIEW_WEEK <= week <= this_week:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -146,14 +155,16 @@ async def _async_preview_payload(call: ServiceCall) -> ServiceResponse:
     return await entry.runtime_data.sharing.async_preview(week)
 
 
-async def _async_request_remote_deletion(call: ServiceCall) -> ServiceResponse:
+async def _async_request_remote_deletion(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Ask every server an id submitted to to delete it; report each request.
 
     The first attempt is made before answering; a request not acknowledged
     yet is retried on the deletion schedule.
     """
     await _async_require_admin(call)
-    sharing = _loaded_entry(call).runtime_data.sharing
+    sharing = _loaded_entry(call.hass, data).runtime_data.sharing
     queued = await sharing.async_request_remote_deletion()
     await sharing.async_send_due()
     waiting = {
@@ -173,18 +184,20 @@ async def _async_request_remote_deletion(call: ServiceCall) -> ServiceResponse:
     return {"requests": requests}
 
 
-async def _async_regenerate_installation_id(call: ServiceCall) -> ServiceResponse:
+async def _async_regenerate_installation_id(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Replace the random id; neither id is logged or returned."""
     await _async_require_admin(call)
-    sharing = _loaded_entry(call).runtime_data.sharing
+    sharing = _loaded_entry(call.hass, data).runtime_data.sharing
     first_seen = await sharing.async_regenerate_installation_id()
     return {"regenerated": True, "first_seen": first_seen.isoformat()}
 
 
-async def _async_submit_now(call: ServiceCall) -> ServiceResponse:
+async def _async_submit_now(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:
     """Send pending weeks now, within consent and the hourly limit."""
     await _async_require_admin(call)
-    sharing = _loaded_entry(call).runtime_data.sharing
+    sharing = _loaded_entry(call.hass, data).runtime_data.sharing
     sent = await sharing.async_submit_now()
     status = sharing.data
     return {
@@ -195,6 +208,34 @@ async def _async_submit_now(call: ServiceCall) -> ServiceResponse:
         if status.next_submission is None
         else status.next_submission.isoformat(),
     }
+
+
+type _Handler = Callable[[ServiceCall, dict[str, Any]], Awaitable[ServiceResponse]]
+
+
+def _validating(
+    handler: _Handler, schema: vol.Schema
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    """Check the call's data first; refuse bad data with a translated error.
+
+    Given the schema, Home Assistant would refuse bad data itself, but with an
+    untranslated message; this names the field in the user's language.
+    """
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        try:
+            data: dict[str, Any] = schema(dict(call.data))
+        except vol.Invalid as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_action_data",
+                translation_placeholders={
+                    "field": ".".join(str(part) for part in err.path) or "-"
+                },
+            ) from err
+        return await handler(call, data)
+
+    return handle
 
 
 @callback
@@ -227,5 +268,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     for name, handler, schema, response in actions:
         hass.services.async_register(
-            DOMAIN, name, handler, schema=schema, supports_response=response
+            DOMAIN, name, _validating(handler, schema), supports_response=response
         )
