@@ -113,8 +113,8 @@ async def _async_delete_local_statistics(
     while it is emptied, and starts afresh afterwards.
     """
     await _async_require_admin(call)
-    entry = _loaded_entry(call.hass, data)
     hass = call.hass
+    entry = _loaded_entry(hass, data)
     if data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
         await entry.runtime_data.sharing.async_request_remote_deletion()
     await hass.config_entries.async_unload(entry.entry_id)
