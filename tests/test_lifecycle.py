@@ -9,11 +9,17 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.printernizer_usage.const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_SHARE_STATISTICS,
+)
+from custom_components.printernizer_usage.sharing import SharingStoppedError
+
 from .helpers import refresh
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 from .test_init import open_store_files, store_threads
-from .test_sharing import start
+from .test_sharing import export, start
 
 OURS = "printernizer_usage"
 
@@ -75,3 +81,57 @@ async def test_unload_leaves_no_task_timer_thread_or_file(
     assert our_tasks() == []
     assert store_threads() == []
     assert open_store_files(hass, sharing_entry) == []
+
+
+@pytest.mark.usefixtures("wednesday", "fixed_send_offset")
+@pytest.mark.parametrize("share", [True, False])
+async def test_options_changed_while_unloading_are_applied_at_the_next_start(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    caplog: pytest.LogCaptureFixture,
+    share: bool,
+) -> None:
+    """The change listener may still run while the entry unloads: nothing breaks.
+
+    The store must not be written after it is closed, and the option is not
+    lost: Home Assistant keeps it, and the next start records the decision.
+    """
+    await start(hass, sharing_entry)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={
+            **sharing_entry.options,
+            CONF_SHARE_STATISTICS: share,
+            CONF_COLLECTION_API_KEY: "a-new-key",
+        },
+    )
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "store is not open" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+    await start(hass, sharing_entry)
+    history = (await export(hass, sharing_entry))["consent_history"]
+    expected = [True] if share else [True, False]
+    assert [decision["share_statistics"] for decision in history] == expected
+
+
+@pytest.mark.usefixtures("wednesday", "fixed_send_offset")
+async def test_nothing_is_changed_or_sent_once_sharing_stopped(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+) -> None:
+    """After unloading, a late change is refused and a late send does nothing."""
+    await start(hass, sharing_entry)
+    sharing = sharing_entry.runtime_data.sharing
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    requests_before = list(collection.requests)
+
+    with pytest.raises(SharingStoppedError) as caught:
+        await sharing.async_request_remote_deletion()
+    assert caught.value.translation_key == "entry_not_loaded"
+    await sharing.async_send_due()
+    assert collection.requests == requests_before

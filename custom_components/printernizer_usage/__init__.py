@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 import sqlite3
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -24,6 +25,7 @@ from .services import async_setup_services
 from .sharing import (
     SharingCoordinator,
     SharingSettings,
+    SharingStoppedError,
     async_send_deletions_before_removal,
 )
 from .store import (
@@ -114,10 +116,15 @@ async def async_setup_entry(
 async def _async_options_updated(
     hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
 ) -> None:
-    """Apply changed sharing options at once, without reloading."""
-    await entry.runtime_data.sharing.async_apply_settings(
-        SharingSettings.from_options(entry.options)
-    )
+    """Apply changed sharing options at once, without reloading.
+
+    An entry that is unloading meanwhile keeps the options, and its next start
+    applies them.
+    """
+    with suppress(SharingStoppedError):
+        await entry.runtime_data.sharing.async_apply_settings(
+            SharingSettings.from_options(entry.options)
+        )
 
 
 async def _async_shut_down(entry: PrinternizerUsageConfigEntry) -> None:

@@ -7,7 +7,8 @@ their state, saves every change before acting on it, and talks to the network.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 import json
@@ -15,6 +16,7 @@ import random
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -79,6 +81,10 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 # Removing an entry waits at most this long for its last deletion requests.
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
+
+
+class SharingStoppedError(HomeAssistantError):
+    """The entry is being unloaded: the change was not made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._send_task: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        # Changes the user makes hold this; shutdown waits for them, then stops.
+        self._change_lock = asyncio.Lock()
+        self._stopped = False
         self._rng = random.SystemRandom()
 
     # ----- life cycle -------------------------------------------------------------
@@ -181,14 +190,31 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def async_shutdown(self) -> None:
         """Stop the timer and any send in progress, before the store closes.
 
-        A request cut off here leaves its row in flight; the next start sends
-        it again with the same Idempotency-Key.
+        A change being made is saved first, and none is made afterwards. A
+        request cut off here leaves its row in flight; the next start sends it
+        again with the same Idempotency-Key.
         """
         await super().async_shutdown()
+        async with self._change_lock:
+            self._stopped = True
         self._cancel_timer()
         if self._send_task is not None and not self._send_task.done():
             self._send_task.cancel()
             await asyncio.wait([self._send_task])
+        async with self._send_lock:  # a send an action started ends first
+            pass
+
+    @asynccontextmanager
+    async def _changing(self) -> AsyncIterator[None]:
+        """Make a change while the store is open, or refuse it once stopped."""
+        async with self._change_lock:
+            if self._stopped:
+                raise SharingStoppedError(
+                    translation_domain=DOMAIN,
+                    translation_key="entry_not_loaded",
+                    translation_placeholders={"entry_id": self.config_entry.entry_id},
+                )
+            yield
 
     async def _async_update_data(self) -> SharingStatus:
         return self._status(dt_util.utcnow())
@@ -197,35 +223,37 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
 
     async def async_apply_settings(self, settings: SharingSettings) -> None:
         """Apply changed options at once: consent, endpoint, schedule."""
-        now = dt_util.utcnow()
-        previous, self._settings = self._settings, settings
-        # Opting out changes the state before anything awaits, so a send
-        # that is about to start sees it.
-        high_water = None
-        if settings.share:
-            high_water = await self._store.async_call(
-                LocalStatisticsStore.clock_high_water
-            )
-        self._record_decision(settings, now, high_water)
-        if settings.endpoint != previous.endpoint:
-            self._outbox = endpoint_changed(self._outbox, now)
-            for issue in ("deletion_refused", "submission_rejected"):
-                self._clear_issue(issue)
-        await self._async_save()
-        self._publish()
-        self._arm(now)
+        async with self._changing():
+            now = dt_util.utcnow()
+            previous, self._settings = self._settings, settings
+            # Opting out changes the state before anything awaits, so a send
+            # that is about to start sees it.
+            high_water = None
+            if settings.share:
+                high_water = await self._store.async_call(
+                    LocalStatisticsStore.clock_high_water
+                )
+            self._record_decision(settings, now, high_water)
+            if settings.endpoint != previous.endpoint:
+                self._outbox = endpoint_changed(self._outbox, now)
+                for issue in ("deletion_refused", "submission_rejected"):
+                    self._clear_issue(issue)
+            await self._async_save()
+            self._publish()
+            self._arm(now)
 
     async def async_request_remote_deletion(self) -> tuple[DeletionRow, ...]:
         """Queue a deletion request for every id and endpoint a week went to.
 
         Returns the requests now waiting, older ones included.
         """
-        now = dt_util.utcnow()
-        self._outbox = deletion_requested(self._outbox, now)
-        await self._async_save()
-        self._publish()
-        self._arm(now)
-        return waiting_deletions(self._outbox)
+        async with self._changing():
+            now = dt_util.utcnow()
+            self._outbox = deletion_requested(self._outbox, now)
+            await self._async_save()
+            self._publish()
+            self._arm(now)
+            return waiting_deletions(self._outbox)
 
     async def async_preview(self, week: date) -> dict[str, Any]:
         """Return a week's payload (exactly as queued, if it is) and if it may go."""
@@ -274,19 +302,20 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         Returns the new id's first day. Sending those weeks would link the
         old id and the new one.
         """
-        now = dt_util.utcnow()
-        old_id = await self._store.async_call(
-            LocalStatisticsStore.current_installation_id
-        )
-        if old_id is not None:
-            self._outbox = id_regenerated(self._outbox, old_id, now)
-            await self._async_save()
-        identity = await self._store.async_call(
-            LocalStatisticsStore.regenerate_installation_id, now.date()
-        )
-        self._publish()
-        self._arm(now)
-        return identity.first_seen
+        async with self._changing():
+            now = dt_util.utcnow()
+            old_id = await self._store.async_call(
+                LocalStatisticsStore.current_installation_id
+            )
+            if old_id is not None:
+                self._outbox = id_regenerated(self._outbox, old_id, now)
+                await self._async_save()
+            identity = await self._store.async_call(
+                LocalStatisticsStore.regenerate_installation_id, now.date()
+            )
+            self._publish()
+            self._arm(now)
+            return identity.first_seen
 
     async def async_submit_now(self) -> list[date]:
         """Send the pending weeks now, within consent and the hourly limit.
@@ -294,8 +323,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         Returns the weeks the server accepted during the call.
         """
         before = self._sent_weeks()
-        self._outbox = send_now_requested(self._outbox, dt_util.utcnow())
-        await self._async_save()
+        async with self._changing():
+            self._outbox = send_now_requested(self._outbox, dt_util.utcnow())
+            await self._async_save()
         await self.async_send_due()
         return sorted(self._sent_weeks() - before)
 
@@ -410,6 +440,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def async_send_due(self) -> None:
         """Queue closed weeks, then send whatever is due, one request at a time."""
         async with self._send_lock:
+            if self._stopped:
+                return
             now = dt_util.utcnow()
             self._outbox = reconcile(self._outbox, now)
             await self._async_queue_closed_weeks(now)
