@@ -223,17 +223,18 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
 
     async def async_apply_settings(self, settings: SharingSettings) -> None:
         """Apply changed options at once: consent, endpoint, schedule."""
+        now = dt_util.utcnow()
+        previous, self._settings = self._settings, settings
+        if not settings.share:
+            # Opting out takes effect before anything awaits, even the wait
+            # for another change to be saved, so a send about to start sees it.
+            self._record_decision(settings, now, None)
         async with self._changing():
-            now = dt_util.utcnow()
-            previous, self._settings = self._settings, settings
-            # Opting out changes the state before anything awaits, so a send
-            # that is about to start sees it.
-            high_water = None
             if settings.share:
                 high_water = await self._store.async_call(
                     LocalStatisticsStore.clock_high_water
                 )
-            self._record_decision(settings, now, high_water)
+                self._record_decision(settings, now, high_water)
             if settings.endpoint != previous.endpoint:
                 self._outbox = endpoint_changed(self._outbox, now)
                 for issue in ("deletion_refused", "submission_rejected"):
