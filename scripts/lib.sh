@@ -83,18 +83,16 @@ prepare_test_venv() {
 # without the frontend, which is not among the test requirements: install the
 # version the installed Home Assistant asks for.
 install_frontend() {
-  local requirement
-  requirement=$(.venv/bin/python - <<'PY'
+  .venv/bin/python - >.venv/frontend-requirements.txt <<'PY' || return 1
 import json
 from pathlib import Path
 
 import homeassistant.components.frontend as frontend
 
 manifest = json.loads((Path(frontend.__file__).parent / "manifest.json").read_text())
-print(" ".join(manifest["requirements"]))
+print("\n".join(manifest["requirements"]))
 PY
-  ) || return 1
-  .venv/bin/python -m pip install --disable-pip-version-check -q $requirement
+  install_requirements .venv .venv/frontend-requirements.txt
 }
 
 # Check the integration against the newest Home Assistant with pyright. That

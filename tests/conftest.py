@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import block_async_io
@@ -83,16 +84,24 @@ def printernizer(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
         yield simulator
 
 
-@pytest.fixture
-def mock_config_entry(printernizer: PrinternizerSimulator) -> MockConfigEntry:
-    """Return a config entry for the simulator."""
+def entry_for(
+    printernizer: PrinternizerSimulator, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """Return a config entry for the simulator, with the given options."""
     return MockConfigEntry(
         domain=DOMAIN,
         entry_id=ENTRY_ID,
         title="Printernizer",
         unique_id=printernizer.url,
         data={CONF_URL: printernizer.url, CONF_BASELINE_ID: BASELINE_ID},
+        options=options or {},
     )
+
+
+@pytest.fixture
+def mock_config_entry(printernizer: PrinternizerSimulator) -> MockConfigEntry:
+    """Return a config entry for the simulator."""
+    return entry_for(printernizer)
 
 
 @pytest.fixture
@@ -120,13 +129,9 @@ def sharing_entry(
     printernizer: PrinternizerSimulator, collection: CollectionSimulator
 ) -> MockConfigEntry:
     """Return an entry whose user opted in, with the simulator as endpoint."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="Printernizer",
-        unique_id=printernizer.url,
-        data={CONF_URL: printernizer.url, CONF_BASELINE_ID: BASELINE_ID},
-        options={
+    return entry_for(
+        printernizer,
+        {
             CONF_SHARE_STATISTICS: True,
             CONF_CONSENTED_POLICY: 1,
             CONF_COLLECTION_URL: collection.url,

@@ -33,6 +33,7 @@ from .test_sharing import (
     WEEK,
     export,
     periods,
+    queue_first_week,
     send_first_week,
     sensor,
     set_options,
@@ -181,8 +182,7 @@ async def test_regenerating_the_id_discards_the_old_ids_weeks(
 ) -> None:
     """A new id from today; a week built under the old one is never sent."""
     caplog.set_level(logging.DEBUG)
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    await queue_first_week(hass, sharing_entry, freezer)
     before = (await export(hass, sharing_entry))["installation"]
     response = await call(hass, "regenerate_installation_id", sharing_entry)
     assert response == {"regenerated": True, "first_seen": "2026-12-07"}

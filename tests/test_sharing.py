@@ -81,6 +81,14 @@ async def send_first_week(
     return sent_at
 
 
+async def queue_first_week(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Set the entry up and travel until its first covered week waits to be sent."""
+    await start(hass, entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+
+
 def sensor(hass: HomeAssistant, key: str) -> str:
     """Return a sensor's state."""
     state = hass.states.get(f"sensor.printernizer_usage_statistics_{key}")
@@ -216,8 +224,7 @@ async def test_opting_out_discards_the_pending_week_at_once(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A week waiting for its offset is never sent after an opt-out."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    await queue_first_week(hass, sharing_entry, freezer)
     assert sensor(hass, "pending_submissions") == "1"
     await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: False})
     assert sensor(hass, "sharing") == "off"
@@ -486,8 +493,7 @@ async def test_consent_is_checked_again_right_before_the_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An opt-out made while a send was being prepared stops that very send."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    await queue_first_week(hass, sharing_entry, freezer)
     reached, release = threading.Event(), threading.Event()
     save = LocalStatisticsStore.save_sharing
 
@@ -524,8 +530,7 @@ async def test_a_send_cut_off_by_unloading_is_resent_with_its_key(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Unloading cancels a request in progress; the next start sends it again."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    await queue_first_week(hass, sharing_entry, freezer)
     collection.fail("slow", "/submit", delay=2)
     send_at = FIRST_WEEK + WEEK + OFFSET
     freezer.move_to(send_at)

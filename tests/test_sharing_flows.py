@@ -32,6 +32,7 @@ from .test_sharing import (
     OFFSET,
     WEEK,
     export,
+    queue_first_week,
     send_first_week,
     sensor,
     start,
@@ -166,8 +167,7 @@ async def test_options_turn_sharing_off_at_once(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Unticking stops sharing live: the pending week is never sent."""
-    await start(hass, sharing_entry)
-    await travel(hass, freezer, FIRST_WEEK + WEEK + timedelta(hours=1))
+    await queue_first_week(hass, sharing_entry, freezer)
     assert sensor(hass, "pending_submissions") == "1"
     result = await options_sharing_step(hass, sharing_entry)
     assert result["step_id"] == "sharing"

@@ -35,6 +35,11 @@ from .test_payload import SAMPLE
 NOW = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)
 INSTALLATION_ID = SAMPLE.identity.installation_id
 KEY = idempotency_key(INSTALLATION_ID, date(2026, 11, 16))
+# A wrong key is refused with 401, a missing one with 403.
+REFUSED_KEYS = [
+    ("wrong-key", AttemptResult.UNAUTHORIZED, 401),
+    ("", AttemptResult.FORBIDDEN, 403),
+]
 MANIFEST = (
     Path(__file__).parent.parent
     / "custom_components"
@@ -152,13 +157,7 @@ async def test_accepted_with_every_header(
     assert collection.requests == [("POST", "/submit")]
 
 
-@pytest.mark.parametrize(
-    ("api_key", "result", "status"),
-    [
-        ("wrong-key", AttemptResult.UNAUTHORIZED, 401),
-        ("", AttemptResult.FORBIDDEN, 403),
-    ],
-)
+@pytest.mark.parametrize(("api_key", "result", "status"), REFUSED_KEYS)
 async def test_refused_key(
     collection: CollectionSimulator,
     session: aiohttp.ClientSession,
@@ -395,13 +394,7 @@ async def test_deletion_deletes_and_repeats(
     assert collection.requests[-1] == ("DELETE", f"/installation/{INSTALLATION_ID}")
 
 
-@pytest.mark.parametrize(
-    ("api_key", "result", "status"),
-    [
-        ("wrong-key", AttemptResult.UNAUTHORIZED, 401),
-        ("", AttemptResult.FORBIDDEN, 403),
-    ],
-)
+@pytest.mark.parametrize(("api_key", "result", "status"), REFUSED_KEYS)
 async def test_deletion_refused_key(
     collection: CollectionSimulator,
     session: aiohttp.ClientSession,

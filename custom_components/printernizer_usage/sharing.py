@@ -634,32 +634,30 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._clear_issue("reconsent")
             return
         new_fields = fields_added_after(latest.policy_version)
-        placeholders = {
-            "title": entry.title,
-            "version": str(POLICY_VERSION),
-            "fields": ", ".join(f"`{path}`" for path in new_fields) or "-",
-        }
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            f"reconsent_{entry.entry_id}",
-            is_fixable=True,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="reconsent",
-            translation_placeholders=placeholders,
-            data={"entry_id": entry.entry_id, **placeholders},
+        self._raise_issue(
+            "reconsent",
+            {
+                "version": str(POLICY_VERSION),
+                "fields": ", ".join(f"`{path}`" for path in new_fields) or "-",
+            },
+            fixable=True,
         )
 
-    def _raise_issue(self, key: str, placeholders: dict[str, str]) -> None:
+    def _raise_issue(
+        self, key: str, placeholders: dict[str, str], *, fixable: bool = False
+    ) -> None:
+        """Raise one of the entry's repair issues; a fix flow gets its placeholders."""
         entry = self.config_entry
+        placeholders = {"title": entry.title, **placeholders}
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             f"{key}_{entry.entry_id}",
-            is_fixable=False,
+            is_fixable=fixable,
             severity=ir.IssueSeverity.WARNING,
             translation_key=key,
-            translation_placeholders={"title": entry.title, **placeholders},
+            translation_placeholders=placeholders,
+            data={"entry_id": entry.entry_id, **placeholders} if fixable else None,
         )
 
     def _clear_issue(self, key: str) -> None:
