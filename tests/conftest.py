@@ -24,12 +24,18 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
 )
 
+from .hypothesis_profiles import chosen_profile
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
 
 ENTRY_ID = "01JPRINTERNIZERUSAGE00TEST"
 SEND_OFFSET = timedelta(hours=7, minutes=30)
 BASELINE_ID = "9c1d6e0f2a3b4c5d"
+
+
+def pytest_report_header() -> str:
+    """Say which Hypothesis profile runs (tests/hypothesis_profiles.py)."""
+    return f"hypothesis profile: {chosen_profile()}"
 
 
 @pytest.fixture

@@ -1,18 +1,25 @@
-"""A process that writes the store as fast as it can until it is killed.
+"""Writers of the store that a test kills at random moments.
 
 Step n records a poll that counts one new job, then saves an outbox in which
 week n has just been sent and week n + 1 is in flight; only after both are
-committed does it print n. A test kills it at a random moment and checks that
-the file holds step n, or step n + 1 in full or in part, and nothing else.
+committed does the writer print n. A test kills it at a random moment and
+checks that the file holds step n, or step n + 1 in full or in part, and
+nothing else.
 
-Run: python -m tests.crash_writer <file>
+Run: python -m tests.crash_writer. It imports the integration once, then, for
+each file path read from standard input, forks a writer for that file. The
+writer prints `started <pid>` and its steps; once the writer has died, this
+process prints `done`. Forking keeps each trial's time on writing, not on
+starting an interpreter and importing Home Assistant.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+import os
 from pathlib import Path
 import sys
+import traceback
 
 from custom_components.printernizer_usage.collector import PollOutcome
 from custom_components.printernizer_usage.consent import ConsentHistory
@@ -53,9 +60,10 @@ def outbox_after(step: int) -> Outbox:
     return Outbox(weekly=(*sent, in_flight), last_weekly_request_at=START)
 
 
-def main() -> None:
-    """Write steps until killed."""
-    store, _ = LocalStatisticsStore.open(Path(sys.argv[1]), START)
+def write_until_killed(path: Path) -> None:
+    """Write steps to the file at `path` until killed."""
+    print("started", os.getpid(), flush=True)  # noqa: T201 - the protocol
+    store, _ = LocalStatisticsStore.open(path, START)
     store.load_collector_state("crash")
     history = ConsentHistory().opt_in(START - timedelta(weeks=52), 1)
     for step in range(1, 1_000_000):
@@ -76,8 +84,24 @@ def main() -> None:
             )
         )
         store.save_sharing(history, outbox_after(step))
-        print(step, flush=True)  # noqa: T201 - the protocol with the test
+        # One short write to a pipe is atomic: a kill never leaves half a line.
+        print(step, flush=True)  # noqa: T201 - the protocol
+
+
+def serve() -> None:
+    """Fork a writer for each path on standard input; say when it has died."""
+    for line in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                write_until_killed(Path(line.strip()))
+            except Exception:  # noqa: BLE001 - shown, then the writer ends
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        os.waitpid(pid, 0)
+        print("done", flush=True)  # noqa: T201 - the protocol
 
 
 if __name__ == "__main__":
-    main()
+    serve()

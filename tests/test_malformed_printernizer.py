@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage.coordinator import UsageData
 
+from .hypothesis_profiles import examples
 from .simulator.printernizer import PrinternizerSimulator
 from .test_collector import ALLOWED_PATHS
 
@@ -87,9 +88,11 @@ async def poll_with(
 
 @pytest.mark.usefixtures("wednesday")
 @settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    max_examples=examples(150),
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 @given(path=st.sampled_from(sorted(ALLOWED_PATHS)), body=GARBAGE | SHAPED)
 async def test_garbage_never_changes_the_counts(  # noqa: PLR0917 - hypothesis

@@ -30,6 +30,7 @@ from custom_components.printernizer_usage.payload import (
     week_start,
 )
 
+from .hypothesis_profiles import examples
 from .simulator.collection import validate_submission
 
 # The content of the policy's sample payload, in our weeks.
@@ -328,7 +329,7 @@ junk = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     counts=st.tuples(junk, junk, junk, junk),
     errors=st.dictionaries(

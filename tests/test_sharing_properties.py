@@ -43,6 +43,8 @@ from custom_components.printernizer_usage.outbox import (
 )
 from custom_components.printernizer_usage.payload import week_bounds, week_start
 
+from .hypothesis_profiles import examples
+
 START = datetime(2026, 11, 4, 9, 30, tzinfo=UTC)
 SEND_OFFSET = timedelta(hours=7, minutes=13)
 ENDPOINTS = ("https://stats.example", "https://other.example")
@@ -71,7 +73,7 @@ histories = st.lists(
     max_size=40,
 )
 answers = st.lists(st.sampled_from(ANSWERS), max_size=40)
-PROPERTY = settings(max_examples=2000, deadline=None)
+PROPERTY = settings(max_examples=examples(2000))
 
 
 @dataclass

@@ -95,6 +95,7 @@ from custom_components.printernizer_usage.store import (
 )
 
 from .conftest import BASELINE_ID
+from .hypothesis_profiles import examples
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 
@@ -479,9 +480,6 @@ async def play_history(
         tally["drawn histories that delivered"] += 1
 
 
-# A passing run takes well under a minute; a failing one then shrinks its
-# history, which Hypothesis stops after five minutes at most.
-@pytest.mark.timeout(420)
 def test_random_histories_send_only_what_consent_covers(
     hass: HomeAssistant,
     printernizer: PrinternizerSimulator,
@@ -496,7 +494,7 @@ def test_random_histories_send_only_what_consent_covers(
     with freeze_time(BASE, ignore=["hypothesis"]) as freezer:
         assert isinstance(freezer, FrozenDateTimeFactory)
 
-        @settings(max_examples=EXAMPLES, deadline=None, phases=PHASES)
+        @settings(max_examples=examples(EXAMPLES), phases=PHASES)
         @example(history=EXPLICIT[0])
         @example(history=EXPLICIT[1])
         @given(history=histories)

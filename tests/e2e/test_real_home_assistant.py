@@ -21,7 +21,7 @@ from custom_components.printernizer_usage.const import DOMAIN
 from tests.simulator.collection import CollectionSimulator
 from tests.simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
 
-from .home_assistant import HomeAssistantError, HomeAssistantProcess
+from .home_assistant import HANG_GUARD, HomeAssistantError, HomeAssistantProcess
 
 CONFIG_FLOW = "/api/config/config_entries/flow"
 OPTIONS_FLOW = "/api/config/config_entries/options/flow"
@@ -34,9 +34,6 @@ ENTITIES_TEMPLATE = (
 )
 # The second device's entity ids end in _2; the names are the same.
 ENTITY_NAME = re.compile(r"^\w+\.printernizer_usage_statistics_(\w+?)(?:_2)?$")
-WAIT = 60.0
-
-pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
@@ -75,7 +72,7 @@ def wait_for_sensors(
     ha: HomeAssistantProcess, expected: dict[str, dict[str, str]]
 ) -> dict[str, dict[str, str]]:
     """Wait until each entry's sensors show at least the expected states."""
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + HANG_GUARD
     while True:
         states = sensors(ha)
         if all(
@@ -91,7 +88,7 @@ def wait_for_sensors(
 
 def wait_until_loaded(ha: HomeAssistantProcess, *entry_ids: str) -> None:
     """Wait until every entry is loaded."""
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + HANG_GUARD
     while {ha.entries(DOMAIN).get(e, {}).get("state") for e in entry_ids} != {"loaded"}:
         assert time.monotonic() < deadline, ha.entries(DOMAIN)
         time.sleep(0.5)
