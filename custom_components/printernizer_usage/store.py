@@ -273,8 +273,13 @@ class LocalStatisticsStore:
             identity = _read_identity(moved_aside)
             connection = _connect(path)
         store = cls(connection, path)
-        store._migrate()
-        store._initialise(identity)
+        try:
+            store._migrate()
+            store._initialise(identity)
+        except BaseException:
+            # A busy file fails here, and setup retries: leave nothing open.
+            connection.close()
+            raise
         return store, moved_aside
 
     def _migrate(self) -> None:
