@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+import json
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+ENGLISH = (
+    Path(__file__)
+    .parents[1]
+    .joinpath("custom_components", "printernizer_usage", "translations", "en.json")
+)
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -41,3 +52,25 @@ def entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]
             "attributes": dict(state.attributes),
         }
     return dict(sorted(states.items()))
+
+
+def _texts(tree: Any) -> Iterator[str]:
+    """Yield every string in a nested translation tree."""
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _texts(value)
+    elif isinstance(tree, str):
+        yield tree
+
+
+def assert_placeholders_supplied(result: Mapping[str, Any], flow: str) -> None:
+    """Check that a form supplies every placeholder of its English strings.
+
+    `flow` is "config" or "options"; the strings are the step's own and those
+    of the errors it shows.
+    """
+    strings = json.loads(ENGLISH.read_text(encoding="utf-8"))[flow]
+    texts = [*_texts(strings["step"][result["step_id"]])]
+    texts += [strings["error"][error] for error in (result["errors"] or {}).values()]
+    used = {name for text in texts for name in PLACEHOLDER.findall(text)}
+    assert used <= set(result["description_placeholders"] or {}), used

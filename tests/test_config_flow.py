@@ -20,6 +20,7 @@ from custom_components.printernizer_usage.const import (
 )
 
 from .conftest import BASELINE_ID
+from .helpers import assert_placeholders_supplied
 from .simulator.printernizer import PrinternizerSimulator
 
 
@@ -41,6 +42,7 @@ async def test_user_step_creates_entry(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
+    assert_placeholders_supplied(result, "config")
     schema_defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert schema_defaults == {CONF_URL: DEFAULT_URL}
 
@@ -49,6 +51,7 @@ async def test_user_step_creates_entry(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "privacy"
+    assert_placeholders_supplied(result, "config")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )
@@ -145,6 +148,7 @@ async def test_reconfigure_to_another_address(
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
+    assert_placeholders_supplied(result, "config")
 
     other_printernizer.fail("html", "/api/v1/health")
     result = await hass.config_entries.flow.async_configure(

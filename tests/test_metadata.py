@@ -165,6 +165,60 @@ def test_translations_are_complete() -> None:
     assert set(services) == set(english["services"])
 
 
+# hassfest refuses translation strings with a URL in them (any scheme, or a
+# www. host, in any case): addresses belong in description placeholders.
+URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
+
+
+def strings(tree: Any, prefix: str = "") -> dict[str, str]:
+    """Return every string of a nested translation tree by its path."""
+    if isinstance(tree, str):
+        return {prefix: tree}
+    return {
+        path: text
+        for key, value in tree.items()
+        for path, text in strings(value, f"{prefix}/{key}").items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "is_url"),
+    [
+        ("for example http://localhost:8000.", True),
+        ("HTTPS://stats.example.org", True),
+        ("see www.example.org", True),
+        ("WWW.EXAMPLE.ORG", True),
+        ("ftp://files.example", True),
+        ("for example {example_url}.", False),
+        ("at its /health address", False),
+        ("a plain web address (HTTP or HTTPS)", False),
+        ("Read [PRIVACY.md]({privacy_url}).", False),
+    ],
+)
+def test_url_rule_finds_urls(text: str, is_url: bool) -> None:
+    """The rule below would catch each kind of URL and nothing else."""
+    assert bool(URL_IN_TEXT.search(text)) is is_url
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_translations_hold_no_url(language: str) -> None:
+    """No translation string contains a URL (hassfest's rule)."""
+    texts = strings(load_json(INTEGRATION / "translations" / f"{language}.json"))
+    assert [path for path, text in texts.items() if URL_IN_TEXT.search(text)] == []
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_fixable_issues_describe_themselves_in_their_flow(language: str) -> None:
+    """An issue with a fix flow has no description of its own (hassfest's rule)."""
+    issues = load_json(INTEGRATION / "translations" / f"{language}.json")["issues"]
+    assert any("fix_flow" in issue for issue in issues.values())
+    for key, issue in issues.items():
+        if "fix_flow" in issue:
+            assert "description" not in issue, key
+        else:
+            assert issue["description"], key
+
+
 def test_every_sensor_has_an_icon() -> None:
     """Icons come from icons.json, one per sensor and per action."""
     icons = load_json(INTEGRATION / "icons.json")

@@ -25,6 +25,7 @@ from custom_components.printernizer_usage.const import (
 )
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 
+from .helpers import assert_placeholders_supplied
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 from .test_sharing import (
@@ -127,11 +128,13 @@ async def test_consenting_asks_for_a_working_collection_server(
         result["flow_id"], {CONF_SHARE_STATISTICS: True}
     )
     assert result["step_id"] == "collection_server"
+    assert_placeholders_supplied(result, "config")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_COLLECTION_URL: url}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == error
+    assert_placeholders_supplied(result, "config")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -220,6 +223,7 @@ async def test_options_turn_sharing_on_with_the_explicit_tick(
         result["flow_id"], {CONF_COLLECTION_URL: "http://stats.example.org"}
     )
     assert result["errors"] == {CONF_COLLECTION_URL: "insecure_url"}
+    assert_placeholders_supplied(result, "options")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_COLLECTION_URL: collection.url}
     )
@@ -260,6 +264,7 @@ async def test_options_edit_the_collection_server(
         result["flow_id"], {"next_step_id": "collection_server"}
     )
     assert result["step_id"] == "collection_server"
+    assert_placeholders_supplied(result, "options")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_COLLECTION_URL: "http://127.0.0.1:9"}
     )

@@ -48,6 +48,9 @@ from .submitter import CollectionUrlError, async_check_health, normalise_collect
 # address; users can rename an entry.
 TITLE = "Printernizer"
 CONF_DELETE_SHARED = "delete_shared"
+# Addresses go into the forms as placeholders: translations hold no URLs.
+PRINTERNIZER_URL_PLACEHOLDERS = {"example_url": DEFAULT_URL}
+COLLECTION_URL_PLACEHOLDERS = {"example_url": "https://stats.example.org"}
 
 
 def _url_schema(default: str) -> vol.Schema:
@@ -165,6 +168,7 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
                 _url_schema(DEFAULT_URL), user_input
             ),
             errors=errors,
+            description_placeholders=PRINTERNIZER_URL_PLACEHOLDERS,
         )
 
     async def async_step_privacy(
@@ -210,6 +214,7 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
                 COLLECTION_SCHEMA, user_input
             ),
             errors=errors,
+            description_placeholders=COLLECTION_URL_PLACEHOLDERS,
         )
 
     async def async_step_reconfigure(
@@ -237,6 +242,7 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
                 _url_schema(entry.data[CONF_URL]), user_input
             ),
             errors=errors,
+            description_placeholders=PRINTERNIZER_URL_PLACEHOLDERS,
         )
 
     async def _async_check_url(self, text: str) -> tuple[str | None, dict[str, str]]:
@@ -325,6 +331,7 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
                 COLLECTION_SCHEMA, suggested
             ),
             errors=errors,
+            description_placeholders=COLLECTION_URL_PLACEHOLDERS,
         )
 
     def _sharing_options(self) -> dict[str, Any]:
