@@ -95,6 +95,21 @@ PY
   install_requirements .venv .venv/frontend-requirements.txt
 }
 
+# mypy --strict on the integration. Home Assistant 2026 and later turns
+# `voluptuous` into an alias of probatio as it is imported; where the installed
+# release does, mypy reads voluptuous through the same stub as the pyright gate.
+run_mypy() {
+  local aliased
+  aliased=$(.venv/bin/python -c 'import homeassistant, voluptuous
+print(voluptuous.__name__.startswith("probatio"))') || return 1
+  if [ "$aliased" = True ]; then
+    echo "This Home Assistant aliases voluptuous to probatio: checking with scripts/gate/stubs"
+    MYPYPATH=scripts/gate/stubs .venv/bin/mypy custom_components/printernizer_usage
+  else
+    .venv/bin/mypy custom_components/printernizer_usage
+  fi
+}
+
 # Check the integration against the newest Home Assistant with pyright. That
 # release needs a newer Python than this machine may have, so it is installed
 # into .venv-ha-gate with --ignore-requires-python and never executed.
