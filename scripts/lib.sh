@@ -1,5 +1,9 @@
 # Shared by scripts/test and scripts/develop; sourced from the repository root.
 
+# The test venv: .venv unless TEST_VENV names another (scripts/test-matrix gives
+# each Home Assistant release its own).
+VENV=${TEST_VENV:-.venv}
+
 # The Home Assistant release our users run; checked statically when the test
 # interpreter cannot run it (scripts/gate/requirements.txt pins the same).
 CURRENT_HA_VERSION=$(sed -n 's/^homeassistant==//p' scripts/gate/requirements.txt)
@@ -61,29 +65,29 @@ install_requirements() {
     echo "$digest" >"$stamp"
 }
 
-# Create .venv with the chosen interpreter (again, if it was made by another
-# version) and install the test requirements.
+# Create the test venv with the chosen interpreter (again, if it was made by
+# another version) and install the test requirements.
 prepare_test_venv() {
   local python version
   python=$(find_python) || return 1
   version=$(python_version_of "$python")
-  if [ -x .venv/bin/python ] && [ "$(python_version_of .venv/bin/python)" != "$version" ]; then
-    echo "==> .venv was made with another Python; recreating it with $version"
-    rm -rf .venv
+  if [ -x "$VENV/bin/python" ] && [ "$(python_version_of "$VENV/bin/python")" != "$version" ]; then
+    echo "==> $VENV was made with another Python; recreating it with $version"
+    rm -rf "$VENV"
   fi
-  if [ ! -x .venv/bin/python ]; then
-    echo "==> creating .venv with Python $version ($python)"
-    "$python" -m venv .venv || return 1
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating $VENV with Python $version ($python)"
+    "$python" -m venv "$VENV" || return 1
   fi
-  echo "==> installing requirements_test.txt into .venv (Python $version)"
-  install_requirements .venv requirements_test.txt && install_frontend
+  echo "==> installing requirements_test.txt into $VENV (Python $version)"
+  install_requirements "$VENV" requirements_test.txt && install_frontend
 }
 
 # A real hass process (scripts/develop, the end-to-end test) will not start
 # without the frontend, which is not among the test requirements: install the
 # version the installed Home Assistant asks for.
 install_frontend() {
-  .venv/bin/python - >.venv/frontend-requirements.txt <<'PY' || return 1
+  "$VENV/bin/python" - >"$VENV/frontend-requirements.txt" <<'PY' || return 1
 import json
 from pathlib import Path
 
@@ -92,7 +96,12 @@ import homeassistant.components.frontend as frontend
 manifest = json.loads((Path(frontend.__file__).parent / "manifest.json").read_text())
 print("\n".join(manifest["requirements"]))
 PY
-  install_requirements .venv .venv/frontend-requirements.txt
+  install_requirements "$VENV" "$VENV/frontend-requirements.txt"
+}
+
+# The installed Home Assistant release.
+installed_ha_version() {
+  "$VENV/bin/python" -c 'from importlib.metadata import version; print(version("homeassistant"))'
 }
 
 # mypy --strict on the integration. Home Assistant 2026 and later turns
@@ -100,13 +109,13 @@ PY
 # release does, mypy reads voluptuous through the same stub as the pyright gate.
 run_mypy() {
   local aliased
-  aliased=$(.venv/bin/python -c 'import homeassistant, voluptuous
+  aliased=$("$VENV/bin/python" -c 'import homeassistant, voluptuous
 print(voluptuous.__name__.startswith("probatio"))') || return 1
   if [ "$aliased" = True ]; then
-    echo "This Home Assistant aliases voluptuous to probatio: checking with scripts/gate/stubs"
-    MYPYPATH=scripts/gate/stubs .venv/bin/mypy custom_components/printernizer_usage
+    echo "Home Assistant $(installed_ha_version) aliases voluptuous to probatio: checking with scripts/gate/stubs"
+    MYPYPATH=scripts/gate/stubs "$VENV/bin/mypy" custom_components/printernizer_usage
   else
-    .venv/bin/mypy custom_components/printernizer_usage
+    "$VENV/bin/mypy" custom_components/printernizer_usage
   fi
 }
 
@@ -115,7 +124,7 @@ print(voluptuous.__name__.startswith("probatio"))') || return 1
 # into .venv-ha-gate with --ignore-requires-python and never executed.
 run_current_ha_gate() {
   local installed
-  installed=$(.venv/bin/python -c 'from importlib.metadata import version; print(version("homeassistant"))')
+  installed=$(installed_ha_version) || return 1
   if [ "$installed" = "$CURRENT_HA_VERSION" ]; then
     echo "The test interpreter runs Home Assistant $installed itself: the test suite covers it."
     return 0
@@ -138,8 +147,8 @@ check_core_coverage() {
     tests+=("tests/test_$module.py")
     include+=("custom_components/printernizer_usage/$module.py")
   done
-  .venv/bin/python -m pytest -q -p no:sugar --no-header --cov \
+  "$VENV/bin/python" -m pytest -q -p no:sugar --no-header --cov \
     --cov-report= --cov-fail-under=0 "${tests[@]}" | tail -n 1 &&
-    .venv/bin/python -m coverage report --fail-under=100 \
+    "$VENV/bin/python" -m coverage report --fail-under=100 \
       --include="$(IFS=,; echo "${include[*]}")"
 }
