@@ -131,6 +131,18 @@ def collection(socket_enabled: None) -> Iterator[CollectionSimulator]:
 
 
 @pytest.fixture
+def elsewhere(socket_enabled: None) -> Iterator[CollectionSimulator]:
+    """Serve another server, over plain http, that takes anything it is sent.
+
+    A redirect points here; whatever arrives here leaked.
+    """
+    simulator = CollectionSimulator(api_key=None)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
 def sharing_entry(
     printernizer: PrinternizerSimulator, collection: CollectionSimulator
 ) -> MockConfigEntry:

@@ -184,6 +184,25 @@ async def test_faults_are_classified(
     assert str(caught.value) == kind.value
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_an_invalid_response_and_never_followed(
+    client: PrinternizerClient, printernizer: PrinternizerSimulator, status: int
+) -> None:
+    """A proxy's redirect (to a login page, another host) is not followed."""
+    other = PrinternizerSimulator()
+    other.start()
+    try:
+        printernizer.fail(f"redirect_{status}", times=2, body=other.url)
+        with pytest.raises(PrinternizerError) as health:
+            await client.async_app_version()
+        with pytest.raises(PrinternizerError) as jobs:
+            await client.async_item_page(Listing.JOBS, 1, KEYER)
+    finally:
+        other.stop()
+    assert health.value.kind is jobs.value.kind is ErrorType.INVALID_RESPONSE
+    assert other.requests == []
+
+
 async def test_rate_limits_are_waited_out(
     client: PrinternizerClient, printernizer: PrinternizerSimulator
 ) -> None:

@@ -100,7 +100,10 @@ def due(outbox: Outbox, now: datetime, history: ConsentHistory = CONSENTED) -> o
         (400, b"{}", AttemptResult.CLIENT_ERROR),
         (500, b"<html>", AttemptResult.SERVER_ERROR),
         (503, b"", AttemptResult.SERVER_ERROR),
-        (302, b"", AttemptResult.SERVER_ERROR),
+        (301, b"", AttemptResult.REDIRECTED),
+        (302, b"", AttemptResult.REDIRECTED),
+        (307, b'{"detail":"moved"}', AttemptResult.REDIRECTED),
+        (308, b"", AttemptResult.REDIRECTED),
     ],
 )
 def test_classify_response(status: int, body: bytes, result: AttemptResult) -> None:
@@ -178,10 +181,11 @@ def test_sending_a_week() -> None:
         AttemptResult.INVALID_PAYLOAD,
         AttemptResult.CLIENT_ERROR,
         AttemptResult.NOT_FOUND,
+        AttemptResult.REDIRECTED,
     ],
 )
 def test_rejections_are_final(result: AttemptResult) -> None:
-    """401, 403, 422 and other 4xx reject the row; it is never retried."""
+    """401, 403, 422, other 4xx and 3xx reject the row; it is never retried."""
     outbox = weekly_started(queued(W1), W1, SERVER, at(9))
     outbox = weekly_finished(outbox, W1, result, at(9), rng=RNG)
     assert statuses(outbox) == [WeeklyStatus.REJECTED]

@@ -304,6 +304,12 @@ FAULTS = [
     FaultCase("refused", "pending", HOUR),
     FaultCase("lost", "pending", HOUR),
     FaultCase("truncated", "sent"),
+    FaultCase(
+        "redirect_307", "rejected", None, "submission_redirected", {"status": "307"}
+    ),
+    FaultCase(
+        "redirect_301", "rejected", None, "submission_redirected", {"status": "301"}
+    ),
 ]
 
 
@@ -315,9 +321,13 @@ async def test_fault_matrix(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
     *,
+    elsewhere: CollectionSimulator,
     case: FaultCase,
 ) -> None:
-    """Each answer leaves the row, the retry time and the repairs as specified."""
+    """Each answer leaves the row, the retry time and the repairs as specified.
+
+    Whatever the answer, nothing reaches the server a redirect points to.
+    """
     fault = case.fault
     if fault == "wrong_key":
         sharing_entry.add_to_hass(hass)
@@ -350,7 +360,10 @@ async def test_fault_matrix(
         collection.refuse_connections()
     elif fault in ("html_500", "lost", "truncated"):
         collection.fail(fault, "/submit")
+    elif fault.startswith("redirect_"):
+        collection.fail(fault, "/submit", body=elsewhere.url)
     send_at = await send_first_week(hass, sharing_entry, freezer)
+    assert elsewhere.requests == []
 
     data = await export(hass, sharing_entry)
     row = data["weekly_submissions"][0]
@@ -447,6 +460,32 @@ async def test_a_refused_deletion_is_kept_until_the_key_is_fixed(
     assert len(collection.deletions) == 1
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     assert sensor(hass, "pending_deletion_requests") == "0"
+
+
+async def test_a_redirected_deletion_is_kept_and_never_followed(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    elsewhere: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 3xx keeps the request and says why; the target never hears of it."""
+    first_send = await send_first_week(hass, sharing_entry, freezer)
+    collection.fail("redirect_308", "/installation/", times=2, body=elsewhere.url)
+    await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
+    await travel(hass, freezer, first_send + timedelta(seconds=2))
+    issue_id = f"deletion_redirected_{ENTRY_ID}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": "Printernizer", "status": "308"}
+    assert sensor(hass, "pending_deletion_requests") == "1"
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(minutes=1))
+    assert sensor(hass, "pending_deletion_requests") == "1"  # the second 308
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(minutes=5))
+    assert collection.submissions == []  # the server itself got the request
+    assert sensor(hass, "pending_deletion_requests") == "0"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert elsewhere.requests == []
 
 
 async def test_the_key_never_goes_to_another_endpoint(

@@ -92,6 +92,26 @@ async def test_privacy_step_preview_when_details_fail(
     assert preview["printer_fleet"]["printer_count"] == 0
 
 
+async def test_a_collection_server_that_redirects_is_refused(
+    hass: HomeAssistant,
+    printernizer: PrinternizerSimulator,
+    collection: CollectionSimulator,
+    elsewhere: CollectionSimulator,
+) -> None:
+    """Its health check answers 3xx: the user is told to give the final address."""
+    result = await privacy_step(hass, printernizer.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
+    )
+    collection.fail("redirect_302", "/health", body=elsewhere.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: collection.url}
+    )
+    assert result["errors"] == {"base": "collection_redirects"}
+    assert_placeholders_supplied(result, "config")
+    assert elsewhere.requests == []
+
+
 async def test_declining_creates_a_local_only_entry(
     hass: HomeAssistant, printernizer: PrinternizerSimulator
 ) -> None:

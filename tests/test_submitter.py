@@ -446,14 +446,42 @@ async def test_health(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Healthy on a 2xx; not on an error page, a timeout or a refused connection."""
-    assert await async_check_health(session, collection.url + "/")
+    healthy = AttemptResult.ACCEPTED
+    assert await async_check_health(session, collection.url + "/") is healthy
     collection.fail("html_503", "/health")
-    assert not await async_check_health(session, collection.url)
+    assert await async_check_health(session, collection.url) is not healthy
     monkeypatch.setattr(submitter, "REQUEST_TIMEOUT", aiohttp.ClientTimeout(total=0.2))
     collection.fail("slow", "/health", delay=1.0)
-    assert not await async_check_health(session, collection.url)
+    assert await async_check_health(session, collection.url) is not healthy
     collection.refuse_connections()
-    assert not await async_check_health(session, collection.url)
+    assert await async_check_health(session, collection.url) is not healthy
+
+
+# ----- redirects ------------------------------------------------------------------
+
+REDIRECTS = [301, 302, 303, 307, 308]
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+async def test_a_redirect_is_a_refusal_and_never_followed(
+    collection: CollectionSimulator,
+    elsewhere: CollectionSimulator,
+    session: aiohttp.ClientSession,
+    status: int,
+) -> None:
+    """A 3xx sends nothing on: not the week, not the key, not a health check."""
+    collection.fail(f"redirect_{status}", times=3, body=elsewhere.url)
+    submitted = await async_submit(session, endpoint(collection), payload(), KEY)
+    deleted = await async_request_deletion(
+        session, endpoint(collection), INSTALLATION_ID
+    )
+    health = await async_check_health(session, collection.url)
+    assert submitted == Attempt(AttemptResult.REDIRECTED, status)
+    assert deleted == Attempt(AttemptResult.REDIRECTED, status)
+    assert health is AttemptResult.REDIRECTED
+    assert elsewhere.requests == []
+    assert collection.submissions == []
+    assert collection.deletions == []
 
 
 # ----- configuration --------------------------------------------------------------

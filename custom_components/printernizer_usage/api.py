@@ -27,6 +27,7 @@ from .const import (
     PlatformFamily,
     PrinterType,
 )
+from .outgoing import async_request
 
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=20, connect=10)
 # A page of 100 items is far below this; anything larger is not a real answer.
@@ -296,8 +297,12 @@ class PrinternizerClient:
         body is never logged or kept, because Printernizer puts secrets in some.
         """
         try:
-            async with self._session.get(
-                f"{self._base_url}{path}", params=params, timeout=REQUEST_TIMEOUT
+            async with async_request(
+                self._session,
+                "GET",
+                f"{self._base_url}{path}",
+                params=params,
+                client_timeout=REQUEST_TIMEOUT,
             ) as response:
                 if response.status == 404:
                     return None
@@ -307,6 +312,7 @@ class PrinternizerClient:
                     )
                 if response.status >= 500:
                     raise PrinternizerError(ErrorType.SERVER_ERROR)
+                # A redirect (from a proxy in front, say) is not followed.
                 if response.status != 200:
                     raise PrinternizerError(ErrorType.INVALID_RESPONSE)
                 raw = await _read_limited(response)

@@ -40,6 +40,7 @@ from .const import (
     ErrorType,
 )
 from .coordinator import PrinternizerUsageConfigEntry
+from .outbox import AttemptResult
 from .payload import PrinternizerFacts, preview_payload, week_start
 from .store import LocalStatisticsStore
 from .submitter import CollectionUrlError, async_check_health, normalise_collection_url
@@ -126,7 +127,10 @@ async def _async_check_collection_url(
         url = normalise_collection_url(user_input[CONF_COLLECTION_URL])
     except CollectionUrlError as err:
         return {}, {CONF_COLLECTION_URL: err.reason}
-    if not await async_check_health(async_get_clientsession(hass), url):
+    health = await async_check_health(async_get_clientsession(hass), url)
+    if health is AttemptResult.REDIRECTED:
+        return {}, {"base": "collection_redirects"}
+    if health is not AttemptResult.ACCEPTED:
         return {}, {"base": "collection_unreachable"}
     key = user_input.get(CONF_COLLECTION_API_KEY, "").strip()
     return {CONF_COLLECTION_URL: url, CONF_COLLECTION_API_KEY: key}, {}

@@ -83,6 +83,8 @@ class AttemptResult(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     NON_JSON_BODY = "non_json_body"
+    # A 3xx: following it could carry the request elsewhere or to plain http.
+    REDIRECTED = "redirected"
 
 
 _REJECTIONS: Final = frozenset(
@@ -92,6 +94,7 @@ _REJECTIONS: Final = frozenset(
         AttemptResult.FORBIDDEN,
         AttemptResult.INVALID_PAYLOAD,
         AttemptResult.CLIENT_ERROR,
+        AttemptResult.REDIRECTED,
     }
 )
 _CLIENT_ERRORS: Final = {
@@ -105,12 +108,15 @@ _CLIENT_ERRORS: Final = {
 def classify_response(status: int, body: bytes) -> AttemptResult:
     """Classify an HTTP answer of the collection server.
 
-    Any 2xx means the server stored the submission, whatever its body. A 4xx
-    whose body is not JSON did not come from the collection server (a proxy
-    page, say), so it is retried rather than taken as a verdict.
+    Any 2xx means the server stored the submission, whatever its body. A 3xx
+    is never followed (HTTPS-only and the key's confinement forbid it) and so
+    is a refusal. A 4xx whose body is not JSON did not come from the collection
+    server (a proxy page, say), so it is retried rather than taken as a verdict.
     """
     if 200 <= status < 300:
         return AttemptResult.ACCEPTED
+    if 300 <= status < 400:
+        return AttemptResult.REDIRECTED
     if status == 429:
         return AttemptResult.RATE_LIMITED
     if not 400 <= status < 500:

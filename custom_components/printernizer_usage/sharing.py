@@ -81,6 +81,9 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 # Removing an entry waits at most this long for its last deletion requests.
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
+# The repair issues an endpoint change makes moot.
+_SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
+_DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
 
 
 class SharingStoppedError(HomeAssistantError):
@@ -237,7 +240,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 self._record_decision(settings, now, high_water)
             if settings.endpoint != previous.endpoint:
                 self._outbox = endpoint_changed(self._outbox, now)
-                for issue in ("deletion_refused", "submission_rejected"):
+                for issue in (*_DELETION_ISSUES, *_SUBMISSION_ISSUES):
                     self._clear_issue(issue)
             await self._async_save()
             self._publish()
@@ -514,8 +517,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
         if attempt.result is AttemptResult.ACCEPTED:
             self._last_accepted = now.replace(minute=0, second=0, microsecond=0)
-            self._clear_issue("submission_rejected")
-            self._clear_issue("submission_invalid")
+            for issue in (*_SUBMISSION_ISSUES, "submission_invalid"):
+                self._clear_issue(issue)
         elif self._row_status(row) is WeeklyStatus.REJECTED:
             self._raise_rejection_issue(attempt)
         await self._async_save(
@@ -562,8 +565,13 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._outbox = forget_acknowledged(self._outbox)
         if attempt.result in _REFUSALS:
             self._raise_issue("deletion_refused", {})
+        elif attempt.result is AttemptResult.REDIRECTED:
+            self._raise_issue(
+                "deletion_redirected", {"status": str(attempt.http_status)}
+            )
         elif not waiting_deletions(self._outbox):
-            self._clear_issue("deletion_refused")
+            for issue in _DELETION_ISSUES:
+                self._clear_issue(issue)
         await self._async_save(
             LoggedAttempt(
                 now,
@@ -611,6 +619,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         if attempt.result is AttemptResult.INVALID_PAYLOAD:
             field = attempt.rejected_field or "?"
             self._raise_issue("submission_invalid", {"field": field})
+        elif attempt.result is AttemptResult.REDIRECTED:
+            self._raise_issue(
+                "submission_redirected", {"status": str(attempt.http_status)}
+            )
         else:
             self._raise_issue(
                 "submission_rejected", {"status": str(attempt.http_status)}

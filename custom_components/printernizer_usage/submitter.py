@@ -15,6 +15,7 @@ from yarl import URL
 
 from .api import normalise_base_url
 from .outbox import MAX_WEEKLY_WAIT, AttemptResult, classify_response
+from .outgoing import async_request
 
 # Kept equal to manifest.json's version by a test: reading the manifest here
 # would be blocking file I/O inside Home Assistant's event loop.
@@ -111,17 +112,18 @@ async def async_request_deletion(
     )
 
 
-async def async_check_health(session: aiohttp.ClientSession, base_url: str) -> bool:
-    """Tell whether {base}/health answers with a 2xx."""
-    try:
-        async with session.get(
-            _url(base_url, "health"),
-            headers={"User-Agent": USER_AGENT},
-            timeout=REQUEST_TIMEOUT,
-        ) as response:
-            return 200 <= response.status < 300
-    except (TimeoutError, aiohttp.ClientError, OSError):
-        return False
+async def async_check_health(
+    session: aiohttp.ClientSession, base_url: str
+) -> AttemptResult:
+    """Ask {base}/health; ACCEPTED means it answered with a 2xx."""
+    attempt = await _async_request(
+        session,
+        "GET",
+        _url(base_url, "health"),
+        {"User-Agent": USER_AGENT},
+        None,
+    )
+    return attempt.result
 
 
 def _url(base_url: str, path: str) -> URL:
@@ -147,8 +149,13 @@ async def _async_request(
 ) -> Attempt:
     """Send one request and classify the answer; no content of it is kept or logged."""
     try:
-        async with session.request(
-            method, url, data=body, headers=headers, timeout=REQUEST_TIMEOUT
+        async with async_request(
+            session,
+            method,
+            url,
+            headers=headers,
+            data=body,
+            client_timeout=REQUEST_TIMEOUT,
         ) as response:
             status = response.status
             # Only a 4xx verdict depends on the body. A 2xx body is never read,

@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .server import LoopbackServer
+from .server import LoopbackServer, redirect_response
 
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
@@ -252,8 +252,9 @@ class Submission:
 class CollectionSimulator(LoopbackServer):
     """The collection server's protocol, with controls for tests.
 
-    Faults: "slow", "html_500" / "html_502" / "html_503", "truncated", and
-    "lost" (the submission is stored, the answer never arrives).
+    Faults: "slow", "html_500" / "html_502" / "html_503", "truncated",
+    "lost" (the submission is stored, the answer never arrives), and
+    "redirect_301" ... "redirect_308" (to the base URL given as the body).
     """
 
     thread_name = "collection-simulator"
@@ -297,6 +298,9 @@ class CollectionSimulator(LoopbackServer):
         with self.lock:
             self.requests.append((request.method, request.path))
             fault = self.take_fault(request.path)
+        redirect = None if fault is None else redirect_response(fault, request)
+        if redirect is not None:
+            return redirect
         if fault is not None and fault.kind.startswith("html_"):
             status = int(fault.kind.removeprefix("html_"))
             return web.Response(

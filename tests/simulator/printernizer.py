@@ -26,7 +26,7 @@ import uuid
 
 from aiohttp import web
 
-from .server import Fault, LoopbackServer, real_monotonic
+from .server import Fault, LoopbackServer, real_monotonic, redirect_response
 
 VERSION = "2.42.0"
 
@@ -313,6 +313,8 @@ class PrinternizerSimulator(LoopbackServer):
     async def _apply_fault(
         self, fault: Fault, request: web.Request
     ) -> web.StreamResponse | None:
+        if (redirect := redirect_response(fault, request)) is not None:
+            return redirect
         if fault.kind == "404":
             return web.json_response({"detail": "Not Found"}, status=404)
         if fault.kind.isdigit():

@@ -35,6 +35,20 @@ class Fault:
     body: Any = None
 
 
+def redirect_response(fault: Fault, request: web.Request) -> web.Response | None:
+    """Answer a "redirect_3xx" fault: that status, to `body` plus the request path.
+
+    A hostile or misconfigured server (or a proxy in front of it) does this to
+    draw the request, its body and its headers to another host or to plain http.
+    """
+    if not fault.kind.startswith("redirect_"):
+        return None
+    return web.Response(
+        status=int(fault.kind.removeprefix("redirect_")),
+        headers={"Location": f"{fault.body}{request.path_qs}"},
+    )
+
+
 class LoopbackServer:
     """Serves `build_app()` on loopback from a thread with its own event loop.
 
