@@ -8,6 +8,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import (
@@ -63,7 +64,49 @@ async def test_the_action_gives_a_path_that_downloads_the_export(
     assert download.headers["Content-Disposition"] == (
         'attachment; filename="printernizer-usage-2026-11-25.json"'
     )
+    # No browser or proxy keeps a copy of the statistics.
+    assert download.headers["Cache-Control"] == "no-store"
     assert await download.json() == response
+
+
+async def test_a_rest_call_gets_a_working_link_too(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Through the REST API, the link is signed for the calling token's user."""
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    answer = await client.post(
+        f"/api/services/{DOMAIN}/export_statistics?return_response",
+        json={"config_entry_id": init_integration.entry_id},
+    )
+    assert answer.status == 200
+    response = (await answer.json())["service_response"]
+    download = await (await hass_client_no_auth()).get(response.pop("download_path"))
+    assert download.status == 200
+    assert await download.json() == response
+
+
+async def test_an_automation_gets_the_export_without_a_dead_link(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Called without a signed-in session, there is no one to sign a link for.
+
+    Signed anyway, the path would belong to Home Assistant's read-only content
+    user and be refused; so the answer has the export and no path.
+    """
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_statistics",
+        {"config_entry_id": init_integration.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert "download_path" not in response
+    assert response["export_version"]
 
 
 async def test_a_tampered_or_missing_signature_is_refused(

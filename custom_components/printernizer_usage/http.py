@@ -9,10 +9,14 @@ from typing import Final
 
 from aiohttp import web
 from homeassistant.components.http.auth import async_sign_path
-from homeassistant.components.http.const import KEY_HASS_USER
+from homeassistant.components.http.const import (
+    KEY_HASS_REFRESH_TOKEN_ID,
+    KEY_HASS_USER,
+)
+from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView, current_request
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
@@ -23,15 +27,34 @@ EXPORT_URL: Final = f"/api/{DOMAIN}/export/{{entry_id}}"
 DOWNLOAD_LINK_LIFETIME: Final = timedelta(minutes=5)
 
 
-def async_sign_export_path(hass: HomeAssistant, entry_id: str) -> str:
-    """Return a short-lived path that downloads an entry's export.
+def async_sign_export_path(hass: HomeAssistant, entry_id: str) -> str | None:
+    """Return a short-lived path that downloads an entry's export, where one works.
 
-    It is signed for the user whose session asked for it, and the view still
-    requires that user to be an administrator.
+    It is signed for the signed-in session that asked for it, and the view
+    still requires that user to be an administrator. Without such a session
+    (an automation, a script) there is None: Home Assistant would sign for its
+    read-only content user, whom the view refuses.
     """
+    refresh_token_id = _session_refresh_token_id()
+    if refresh_token_id is None:
+        return None
     return async_sign_path(
-        hass, EXPORT_URL.format(entry_id=entry_id), DOWNLOAD_LINK_LIFETIME
+        hass,
+        EXPORT_URL.format(entry_id=entry_id),
+        DOWNLOAD_LINK_LIFETIME,
+        refresh_token_id=refresh_token_id,
     )
+
+
+def _session_refresh_token_id() -> str | None:
+    """Return the refresh token of the websocket or HTTP session making this call."""
+    if (connection := current_connection.get()) is not None:
+        token_id: str | None = connection.refresh_token_id
+        return token_id
+    request = current_request.get()
+    if request is not None and KEY_HASS_REFRESH_TOKEN_ID in request:
+        return str(request[KEY_HASS_REFRESH_TOKEN_ID])
+    return None
 
 
 class ExportDownloadView(HomeAssistantView):
@@ -58,5 +81,9 @@ class ExportDownloadView(HomeAssistantView):
         return web.Response(
             body=json.dumps(export, indent=2),
             content_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                # The statistics are the user's: no browser or proxy keeps a copy.
+                "Cache-Control": "no-store",
+            },
         )

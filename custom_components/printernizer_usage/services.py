@@ -92,16 +92,19 @@ def _loaded_entry(
 async def _async_export_statistics(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Return the export, and a short-lived path to download it as a file."""
+    """Return the export, and a short-lived path to download it as a file.
+
+    The path comes only with a call from a signed-in session, the only kind
+    it works for.
+    """
     await _async_require_admin(call)
     entry = _loaded_entry(call.hass, data)
     export: dict[str, Any] = await entry.runtime_data.store.async_call(
         LocalStatisticsStore.export
     )
-    return {
-        **export,
-        "download_path": async_sign_export_path(call.hass, entry.entry_id),
-    }
+    if (path := async_sign_export_path(call.hass, entry.entry_id)) is not None:
+        export["download_path"] = path
+    return export
 
 
 async def _async_delete_local_statistics(
