@@ -12,7 +12,8 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import repairs, sharing
+from custom_components.printernizer_usage import config_flow, repairs, sharing
+from custom_components.printernizer_usage.config_flow import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.const import (
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
@@ -28,6 +29,7 @@ from custom_components.printernizer_usage.payload import (
 
 from .conftest import ENTRY_ID
 from .test_sharing import export, restart, sensor, set_options, start
+from .test_sharing_flows import options_sharing_step
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
@@ -43,6 +45,7 @@ def policy_version_two(monkeypatch: pytest.MonkeyPatch) -> None:
     """Release a policy version 2 that adds one field."""
     monkeypatch.setattr(sharing, "POLICY_VERSION", 2)
     monkeypatch.setattr(repairs, "POLICY_VERSION", 2)
+    monkeypatch.setattr(config_flow, "POLICY_VERSION", 2)
     monkeypatch.setattr(
         sharing,
         "fields_added_after",
@@ -130,6 +133,37 @@ async def test_keeping_the_current_set_is_remembered(
     assert sharing_entry.options[CONF_CONSENTED_POLICY] == 1
     await restart(hass, sharing_entry)
     assert reconsent_issue(hass) is None
+    assert sensor(hass, "sharing") == "reconsent_available"
+    decisions = (await export(hass, sharing_entry))["consent_history"]
+    assert [entry["policy_version"] for entry in decisions] == [1]
+
+
+@pytest.mark.parametrize("declined_first", [False, True])
+async def test_saving_the_sharing_options_accepts_no_new_fields(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    hass_client: ClientFactory,
+    *,
+    declined_first: bool,
+) -> None:
+    """The options show "Share" ticked; saving them keeps the consented fields.
+
+    Only the fix flow's own unticked box accepts a newer policy, whether or
+    not the user already declined it there.
+    """
+    await start(hass, sharing_entry)
+    if declined_first:
+        client, flow = await start_fix(hass, hass_client)
+        await answer(client, flow, accept=False)
+        await hass.async_block_till_done()
+    result = await options_sharing_step(hass, sharing_entry)
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults[CONF_SHARE_STATISTICS] is True
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+    )
+    await hass.async_block_till_done()
+    assert sharing_entry.options[CONF_CONSENTED_POLICY] == 1
     assert sensor(hass, "sharing") == "reconsent_available"
     decisions = (await export(hass, sharing_entry))["consent_history"]
     assert [entry["policy_version"] for entry in decisions] == [1]

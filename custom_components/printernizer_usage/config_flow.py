@@ -339,9 +339,18 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
         )
 
     def _sharing_options(self) -> dict[str, Any]:
-        """Return the options after the user ticked sharing under this policy."""
+        """Return the options with sharing ticked.
+
+        Turning sharing on, from an unticked box under the policy shown, is
+        consent to this policy. For someone already sharing the box is shown
+        ticked, so leaving it ticked consents to nothing new: the fields of a
+        newer policy are accepted only in the re-consent fix flow.
+        """
+        options = self.config_entry.options
+        if options.get(CONF_SHARE_STATISTICS):
+            return dict(options)
         return {
-            **self.config_entry.options,
+            **options,
             CONF_SHARE_STATISTICS: True,
             CONF_CONSENTED_POLICY: POLICY_VERSION,
         }
