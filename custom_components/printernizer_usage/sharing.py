@@ -70,7 +70,14 @@ from .outbox import (
 from .payload import fields_added_after, week_bounds, week_start
 from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
-from .submitter import Attempt, Endpoint, async_request_deletion, async_submit
+from .submitter import (
+    Attempt,
+    CollectionUrlError,
+    Endpoint,
+    async_request_deletion,
+    async_submit,
+    normalise_collection_url,
+)
 
 if TYPE_CHECKING:
     from .coordinator import PrinternizerUsageConfigEntry
@@ -81,6 +88,7 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 # Removing an entry waits at most this long for its last deletion requests.
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
+_CONSENT_OPTIONS: Final = (CONF_SHARE_STATISTICS, CONF_CONSENTED_POLICY)
 # The repair issues an endpoint change makes moot.
 _SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
 _DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
@@ -97,18 +105,57 @@ class SharingSettings:
     share: bool
     policy_version: int
     endpoint: Endpoint | None
+    # The first option the forms would not have stored; nothing is sent then.
+    invalid_option: str | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SharingSettings:
-        """Read the settings; anything missing means not sharing, no endpoint."""
+        """Read the settings, checked as the forms check them.
+
+        Options come from a file that can be edited by hand. Only a stored
+        True shares; an invalid option leaves no endpoint (so no week goes)
+        and no consent to record until the settings are saved again.
+        """
+        share = options.get(CONF_SHARE_STATISTICS, False) is True
+        invalid = _invalid_option(options, share=share)
+        if invalid is not None:
+            return cls(share, POLICY_VERSION, None, invalid)
         url = options.get(CONF_COLLECTION_URL)
+        key = options.get(CONF_COLLECTION_API_KEY) or None
         return cls(
-            share=bool(options.get(CONF_SHARE_STATISTICS, False)),
-            policy_version=int(options.get(CONF_CONSENTED_POLICY, POLICY_VERSION)),
-            endpoint=Endpoint(url, options.get(CONF_COLLECTION_API_KEY) or None)
-            if url
-            else None,
+            share=share,
+            policy_version=options.get(CONF_CONSENTED_POLICY, POLICY_VERSION),
+            endpoint=Endpoint(url, key) if url else None,
         )
+
+
+def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
+    """Return the first sharing option the forms would not have stored."""
+    if not isinstance(options.get(CONF_SHARE_STATISTICS, False), bool):
+        return CONF_SHARE_STATISTICS
+    if share and not _is_policy_version(options.get(CONF_CONSENTED_POLICY)):
+        return CONF_CONSENTED_POLICY
+    if not _is_policy_version(options.get(CONF_DECLINED_POLICY, 1)):
+        return CONF_DECLINED_POLICY
+    url = options.get(CONF_COLLECTION_URL)
+    if url is not None:
+        try:
+            if not isinstance(url, str) or normalise_collection_url(url) != url:
+                return CONF_COLLECTION_URL
+        except CollectionUrlError:
+            return CONF_COLLECTION_URL
+    if not isinstance(options.get(CONF_COLLECTION_API_KEY, ""), str):
+        return CONF_COLLECTION_API_KEY
+    return None
+
+
+def _is_policy_version(value: object) -> bool:
+    """Tell whether a stored value names a policy version this release knows."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 1 <= value <= POLICY_VERSION
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +440,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     ) -> None:
         """Add the options' decision to the history if it is a new one."""
         latest = self._history.latest
+        if settings.share and settings.invalid_option in _CONSENT_OPTIONS:
+            return  # no consent is read from settings the forms did not store
         if settings.share and (
             latest is None
             or not latest.share
@@ -607,6 +656,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     def _publish(self) -> None:
         self.async_set_updated_data(self._status(dt_util.utcnow()))
         self._sync_reconsent_issue()
+        self._sync_settings_issue()
 
     async def _async_save(self, attempt: LoggedAttempt | None = None) -> None:
         await self._store.async_call(
@@ -628,6 +678,14 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 "submission_rejected", {"status": str(attempt.http_status)}
             )
 
+    def _sync_settings_issue(self) -> None:
+        """Say which option is invalid while one is; nothing is sent meanwhile."""
+        option = self._settings.invalid_option
+        if option is None:
+            self._clear_issue("invalid_settings")
+        else:
+            self._raise_issue("invalid_settings", {"option": option})
+
     def _sync_reconsent_issue(self) -> None:
         """Offer a newer policy while sharing under an older one, until decided.
 
@@ -636,7 +694,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """
         entry = self.config_entry
         latest = self._history.latest
-        declined = int(entry.options.get(CONF_DECLINED_POLICY, 0))
+        declined = entry.options.get(CONF_DECLINED_POLICY, 0)
+        if not _is_policy_version(declined):
+            declined = 0
         if (
             latest is None
             or not latest.share

@@ -1,0 +1,162 @@
+"""Settings read from disk are checked as the forms check them, not trusted.
+
+A hand-edited (or damaged) options file must not make a week go where the
+forms would never have let it, or under a consent the user never gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.printernizer_usage.const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_CONSENTED_POLICY,
+    CONF_DECLINED_POLICY,
+    CONF_SHARE_STATISTICS,
+    DOMAIN,
+)
+
+from .conftest import ENTRY_ID
+from .simulator.collection import CollectionSimulator
+from .test_sharing import FIRST_WEEK, OFFSET, WEEK, export, set_options, start, travel
+
+pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
+
+ISSUE_ID = f"invalid_settings_{ENTRY_ID}"
+type Edit = Callable[[CollectionSimulator], dict[str, Any]]
+EDITS: list[tuple[str, Edit, str]] = [
+    (
+        "credentials in the url",
+        lambda server: {
+            CONF_COLLECTION_URL: server.url.replace("://", "://user:secret@")
+        },
+        CONF_COLLECTION_URL,
+    ),
+    (
+        "a url that is not text",
+        lambda server: {CONF_COLLECTION_URL: ["http://127.0.0.1"]},
+        CONF_COLLECTION_URL,
+    ),
+    (
+        "a policy that does not exist",
+        lambda server: {CONF_CONSENTED_POLICY: 99},
+        CONF_CONSENTED_POLICY,
+    ),
+    (
+        "a policy as text",
+        lambda server: {CONF_CONSENTED_POLICY: "1"},
+        CONF_CONSENTED_POLICY,
+    ),
+    (
+        "no policy at all",
+        lambda server: {CONF_CONSENTED_POLICY: None},
+        CONF_CONSENTED_POLICY,
+    ),
+    (
+        "a key that is not text",
+        lambda server: {CONF_COLLECTION_API_KEY: 12345},
+        CONF_COLLECTION_API_KEY,
+    ),
+    (
+        "a declined policy as text",
+        lambda server: {CONF_DECLINED_POLICY: "two"},
+        CONF_DECLINED_POLICY,
+    ),
+    (
+        "sharing as text",
+        lambda server: {CONF_SHARE_STATISTICS: "yes"},
+        CONF_SHARE_STATISTICS,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "option"),
+    [(edit, option) for _, edit, option in EDITS],
+    ids=[name for name, _, _ in EDITS],
+)
+async def test_hand_edited_settings_send_nothing_and_say_so(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    edit: Edit,
+    option: str,
+) -> None:
+    """An invalid option raises a repair issue naming it; no week goes meanwhile."""
+    edited = {**sharing_entry.options, **edit(collection)}
+    sharing_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={key: value for key, value in edited.items() if value is not None},
+    )
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    assert collection.requests == []
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID)
+    assert issue is not None
+    assert issue.translation_key == "invalid_settings"
+    assert issue.translation_placeholders == {"title": "Printernizer", "option": option}
+    decisions = (await export(hass, sharing_entry))["consent_history"]
+    assert all(decision["policy_version"] == 1 for decision in decisions)
+
+
+async def test_fixed_settings_clear_the_issue_and_the_week_goes(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Saved again through the forms, the settings apply and the week is sent."""
+    good_url = sharing_entry.options[CONF_COLLECTION_URL]
+    sharing_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={
+            **sharing_entry.options,
+            CONF_COLLECTION_URL: good_url.replace("://", "://user:secret@"),
+        },
+    )
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    assert collection.requests == []
+    await set_options(hass, sharing_entry, **{CONF_COLLECTION_URL: good_url})
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is None
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=2))
+    assert len(collection.submissions) == 1  # the week that waited
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + WEEK)
+    assert len(collection.submissions) == 2
+
+
+async def test_deletion_requests_still_go_where_the_data_went(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A server that received a week (valid then) still gets its deletion request."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    [sent] = collection.submissions
+    good_url = sharing_entry.options[CONF_COLLECTION_URL]
+    await set_options(
+        hass,
+        sharing_entry,
+        **{CONF_COLLECTION_URL: good_url.replace("://", "://user:secret@")},
+    )
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is not None
+    collection.api_key = None  # the key belongs to the address being edited
+    await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=2))
+    assert collection.deletions == [sent.installation_id]
