@@ -11,6 +11,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -19,6 +20,7 @@ from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
+    CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
     DOMAIN,
     PRIVACY_URL,
@@ -254,6 +256,7 @@ async def test_options_turn_sharing_on_with_the_explicit_tick(
         CONF_CONSENTED_POLICY: 1,
         CONF_COLLECTION_URL: collection.url,
         CONF_COLLECTION_API_KEY: "",
+        CONF_FORMER_COLLECTION_KEYS: {},
     }
     assert sensor(hass, "sharing") == "active"
     # Off again, then on again: the server is kept, no question asked.
@@ -310,3 +313,55 @@ async def test_options_of_an_entry_that_is_not_loaded(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "entry_not_loaded"
+
+
+def shown_values(result: Any) -> dict[str, Any]:
+    """Return what a form shows filled in: what the frontend submits if untouched."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+async def test_a_new_server_never_gets_the_old_servers_key(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Changing only the address sends the new server no key.
+
+    The old server's key is kept while that server holds data of this entry,
+    so its deletion request is authorised, and forgotten once acknowledged.
+    """
+    await send_first_week(hass, sharing_entry, freezer)
+    old_url, old_key = collection.url, collection.api_key
+    [first] = collection.submissions
+    other = CollectionSimulator(api_key=None)
+    other.start()
+    try:
+        result = await hass.config_entries.options.async_init(sharing_entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"next_step_id": "collection_server"}
+        )
+        shown = shown_values(result)
+        assert shown == {CONF_COLLECTION_URL: old_url}
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**shown, CONF_COLLECTION_URL: other.url}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert sharing_entry.options[CONF_COLLECTION_API_KEY] == ""
+        assert sharing_entry.options[CONF_FORMER_COLLECTION_KEYS] == {old_url: old_key}
+        await travel(hass, freezer, FIRST_WEEK + 2 * WEEK + OFFSET)
+        [second] = other.submissions
+        assert "X-API-Key" not in second.headers
+        await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
+        await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=2))
+    finally:
+        other.stop()
+    assert collection.deletions == [first.installation_id]  # with its own key
+    assert other.deletions == [first.installation_id]
+    assert sharing_entry.options[CONF_FORMER_COLLECTION_KEYS] == {}
+    assert "X-API-Key" not in str([s.headers for s in other.submissions])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from functools import partial
 import json
 import secrets
@@ -32,6 +33,7 @@ from .const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
+    CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
     DEFAULT_URL,
     DOMAIN,
@@ -134,6 +136,31 @@ async def _async_check_collection_url(
         return {}, {"base": "collection_unreachable"}
     key = user_input.get(CONF_COLLECTION_API_KEY, "").strip()
     return {CONF_COLLECTION_URL: url, CONF_COLLECTION_API_KEY: key}, {}
+
+
+def _keys_for_server(
+    options: Mapping[str, Any], server: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the server options with the key that belongs to the address.
+
+    A key typed in is that address's. Left empty, the address keeps its own
+    key: the current one, or the one kept from when it was the server before;
+    a new address starts with none. The key of the server being left is kept
+    for its deletion requests (the coordinator forgets it once none can come).
+    """
+    url, typed = server[CONF_COLLECTION_URL], server[CONF_COLLECTION_API_KEY]
+    old_url = options.get(CONF_COLLECTION_URL)
+    old_key = options.get(CONF_COLLECTION_API_KEY) or ""
+    former = dict(options.get(CONF_FORMER_COLLECTION_KEYS) or {})
+    if old_url and old_url != url and old_key:
+        former[old_url] = old_key
+    own = old_key if url == old_url else former.get(url, "")
+    former.pop(url, None)
+    return {
+        CONF_COLLECTION_URL: url,
+        CONF_COLLECTION_API_KEY: typed or own,
+        CONF_FORMER_COLLECTION_KEYS: former,
+    }
 
 
 class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -323,11 +350,12 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
             server, errors = await _async_check_collection_url(self.hass, user_input)
             if not errors:
                 updated = self._sharing_options() if self._turning_on else options
-                return self.async_create_entry(data={**updated, **server})
-        suggested = user_input or {
-            key: options[key]
-            for key in (CONF_COLLECTION_URL, CONF_COLLECTION_API_KEY)
-            if options.get(key)
+                return self.async_create_entry(
+                    data={**updated, **_keys_for_server(options, server)}
+                )
+        # The key is never shown again: shown, it would go to any address typed.
+        suggested = {
+            CONF_COLLECTION_URL: (user_input or options).get(CONF_COLLECTION_URL)
         }
         return self.async_show_form(
             step_id="collection_server",

@@ -25,6 +25,9 @@ CONF_SHARE_STATISTICS: Final = "share_statistics"
 CONF_CONSENTED_POLICY: Final = "consented_policy_version"
 CONF_COLLECTION_URL: Final = "collection_url"
 CONF_COLLECTION_API_KEY: Final = "collection_api_key"
+# Keys of servers this entry no longer sends to, by address, kept while such a
+# server holds data of it: its deletion request needs its own key.
+CONF_FORMER_COLLECTION_KEYS: Final = "former_collection_api_keys"
 # A newer policy the user chose not to accept: its repair issue stays away.
 CONF_DECLINED_POLICY: Final = "declined_policy_version"
 PRIVACY_URL: Final = (

@@ -9,7 +9,12 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_BASELINE_ID, CONF_COLLECTION_API_KEY, CONF_COLLECTION_URL
+from .const import (
+    CONF_BASELINE_ID,
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_FORMER_COLLECTION_KEYS,
+)
 from .coordinator import PrinternizerUsageConfigEntry
 from .store import LocalStatisticsStore
 
@@ -22,6 +27,7 @@ TO_REDACT = {
     CONF_BASELINE_ID,
     CONF_COLLECTION_URL,
     CONF_COLLECTION_API_KEY,
+    CONF_FORMER_COLLECTION_KEYS,
     "installation_id",
 }
 

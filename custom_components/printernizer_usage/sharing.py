@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 import json
 import random
@@ -35,6 +35,7 @@ from .const import (
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
+    CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
     DOMAIN,
     LOGGER,
@@ -107,6 +108,8 @@ class SharingSettings:
     endpoint: Endpoint | None
     # The first option the forms would not have stored; nothing is sent then.
     invalid_option: str | None = None
+    # Keys of servers left behind, by address, for their deletion requests.
+    former_keys: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SharingSettings:
@@ -126,27 +129,40 @@ class SharingSettings:
             share=share,
             policy_version=options.get(CONF_CONSENTED_POLICY, POLICY_VERSION),
             endpoint=Endpoint(url, key) if url else None,
+            former_keys=dict(options.get(CONF_FORMER_COLLECTION_KEYS, {})),
         )
 
 
 def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
     """Return the first sharing option the forms would not have stored."""
-    if not isinstance(options.get(CONF_SHARE_STATISTICS, False), bool):
-        return CONF_SHARE_STATISTICS
-    if share and not _is_policy_version(options.get(CONF_CONSENTED_POLICY)):
-        return CONF_CONSENTED_POLICY
-    if not _is_policy_version(options.get(CONF_DECLINED_POLICY, 1)):
-        return CONF_DECLINED_POLICY
     url = options.get(CONF_COLLECTION_URL)
-    if url is not None:
-        try:
-            if not isinstance(url, str) or normalise_collection_url(url) != url:
-                return CONF_COLLECTION_URL
-        except CollectionUrlError:
-            return CONF_COLLECTION_URL
-    if not isinstance(options.get(CONF_COLLECTION_API_KEY, ""), str):
-        return CONF_COLLECTION_API_KEY
-    return None
+    former = options.get(CONF_FORMER_COLLECTION_KEYS, {})
+    valid = {
+        CONF_SHARE_STATISTICS: isinstance(
+            options.get(CONF_SHARE_STATISTICS, False), bool
+        ),
+        CONF_CONSENTED_POLICY: not share
+        or _is_policy_version(options.get(CONF_CONSENTED_POLICY)),
+        CONF_DECLINED_POLICY: _is_policy_version(options.get(CONF_DECLINED_POLICY, 1)),
+        CONF_COLLECTION_URL: url is None or _is_collection_url(url),
+        CONF_COLLECTION_API_KEY: isinstance(
+            options.get(CONF_COLLECTION_API_KEY, ""), str
+        ),
+        CONF_FORMER_COLLECTION_KEYS: isinstance(former, dict)
+        and all(
+            _is_collection_url(address) and isinstance(key, str)
+            for address, key in former.items()
+        ),
+    }
+    return next((option for option, ok in valid.items() if not ok), None)
+
+
+def _is_collection_url(value: object) -> bool:
+    """Tell whether a stored value is a collection URL as the forms store one."""
+    try:
+        return isinstance(value, str) and normalise_collection_url(value) == value
+    except CollectionUrlError:
+        return False
 
 
 def _is_policy_version(value: object) -> bool:
@@ -169,15 +185,15 @@ class SharingStatus:
     pending_deletions: int
 
 
-def deletion_endpoint(row: DeletionRow, current: Endpoint | None) -> Endpoint:
-    """Return where a deletion request goes, with the key only if it is its own.
+def deletion_endpoint(row: DeletionRow, settings: SharingSettings) -> Endpoint:
+    """Return where a deletion request goes, with that server's own key if any.
 
-    The key belongs to the endpoint it was set for and is never sent to
-    another one.
+    A key belongs to the address it was set for and is never sent to another.
     """
+    current = settings.endpoint
     if current is not None and current.base_url == row.endpoint:
         return current
-    return Endpoint(row.endpoint, None)
+    return Endpoint(row.endpoint, settings.former_keys.get(row.endpoint) or None)
 
 
 class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
@@ -603,7 +619,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         await self._async_save()
         attempt = await async_request_deletion(
             self._session,
-            deletion_endpoint(row, self._settings.endpoint),
+            deletion_endpoint(row, self._settings),
             row.installation_id,
         )
         now = dt_util.utcnow()
@@ -657,6 +673,27 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self.async_set_updated_data(self._status(dt_util.utcnow()))
         self._sync_reconsent_issue()
         self._sync_settings_issue()
+        self._forget_unneeded_keys()
+
+    @callback
+    def _forget_unneeded_keys(self) -> None:
+        """Drop the key of a former server once it holds nothing of this entry.
+
+        Only a week sent (or tried) there, or a deletion request for it, can
+        still need the key; once the last is acknowledged, it goes.
+        """
+        former = self._settings.former_keys
+        needed = {row.endpoint for row in self._outbox.deletions} | {
+            endpoint for row in self._outbox.weekly for endpoint in row.endpoints
+        }
+        kept = {url: key for url, key in former.items() if url in needed}
+        if kept == dict(former):
+            return
+        self._settings = replace(self._settings, former_keys=kept)
+        entry = self.config_entry
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_FORMER_COLLECTION_KEYS: kept}
+        )
 
     async def _async_save(self, attempt: LoggedAttempt | None = None) -> None:
         await self._store.async_call(
@@ -747,11 +784,11 @@ async def async_send_deletions_before_removal(
     waiting = waiting_deletions(record.outbox)
     if not waiting:
         return
-    current = SharingSettings.from_options(options).endpoint
+    settings = SharingSettings.from_options(options)
     session = async_get_clientsession(hass)
     requests = [
         async_request_deletion(
-            session, deletion_endpoint(row, current), row.installation_id
+            session, deletion_endpoint(row, settings), row.installation_id
         )
         for row in waiting
     ]
