@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from . import event_loop, payload, poll_cost, storage
+from . import event_loop, hostile, payload, poll_cost, storage
 from .common import Row, home_assistant, print_table
 
 
@@ -16,7 +16,11 @@ async def in_home_assistant() -> list[Row]:
     A second instance in the same process would find helpers of the first.
     """
     async with home_assistant() as hass:
-        return [*await poll_cost.run(hass), *await event_loop.run(hass)]
+        return [
+            *await poll_cost.run(hass),
+            *await event_loop.run(hass),
+            *await hostile.run(hass),
+        ]
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -353,6 +354,6 @@ def test_remember_keeps_the_newest(
     """The remembered set never exceeds its bound and keeps the newest keys."""
     old = old[-limit:]
     new = [key for key in new if key not in old]
-    merged = remember(dict.fromkeys(old), tuple(new), limit)
+    merged = remember(OrderedDict.fromkeys(old), tuple(new), limit)
     everything = old + new
     assert list(merged) == everything[-limit:]

@@ -32,8 +32,12 @@ from .outgoing import async_request
 REQUEST_TIMEOUT: Final = aiohttp.ClientTimeout(total=20, connect=10)
 # A page of 100 items is far below this; anything larger is not a real answer.
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024
+# Real answers are a few kB; a larger body is parsed in a worker thread, so a
+# hostile one cannot hold the event loop.
+MAX_BODY_BYTES_IN_LOOP: Final = 64 * 1024
 # Fleets are small; this only stops a misbehaving server from paging forever.
 MAX_PRINTER_PAGES: Final = 20
+MAX_CONFIGURED_PRINTERS: Final = MAX_PRINTER_PAGES * PAGE_SIZE
 # Printernizer answers 429 with Retry-After: 1 beyond a burst of 20 requests;
 # waiting that long a few times lets a poll with many pages finish.
 RATE_LIMIT_RETRIES: Final = 3
@@ -266,6 +270,8 @@ class PrinternizerClient:
         """Map printer ids to the type set in Printernizer's configuration."""
         body = await self._async_get_object("/api/v1/settings/printers")
         types: dict[str, PrinterType] = {}
+        if body is not None and len(body) > MAX_CONFIGURED_PRINTERS:
+            raise PrinternizerError(ErrorType.INVALID_RESPONSE)
         for printer_id, settings in (body or {}).items():
             if isinstance(settings, dict) and (
                 configured := sanitise.printer_type(settings.get("type"))
@@ -323,8 +329,13 @@ class PrinternizerClient:
         except aiohttp.ClientError as err:
             raise PrinternizerError(ErrorType.INVALID_RESPONSE) from err
         try:
-            body = json.loads(raw)
-        except ValueError as err:
+            if len(raw) > MAX_BODY_BYTES_IN_LOOP:
+                loop = asyncio.get_running_loop()
+                body = await loop.run_in_executor(None, json.loads, raw)
+            else:
+                body = json.loads(raw)
+        except (ValueError, RecursionError) as err:
+            # RecursionError: nested deeper than the parser goes.
             raise PrinternizerError(ErrorType.INVALID_RESPONSE) from err
         if not isinstance(body, dict):
             raise PrinternizerError(ErrorType.INVALID_RESPONSE)
@@ -357,9 +368,9 @@ async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
 
 
 def _list_field(body: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
-    """Return the item objects of a list answer; the list itself must be there."""
+    """Return the item objects of a list answer, at most the page size asked for."""
     items = body.get(field)
-    if not isinstance(items, list):
+    if not isinstance(items, list) or len(items) > PAGE_SIZE:
         raise PrinternizerError(ErrorType.INVALID_RESPONSE)
     return [item for item in items if isinstance(item, dict)]
 

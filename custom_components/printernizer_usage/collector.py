@@ -9,7 +9,7 @@ already there.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,8 +49,8 @@ class CollectorState:
     """What the collector remembers between polls; the store persists it."""
 
     salt: bytes
-    # Per list, the remembered item keys, oldest first (dicts keep insertion order).
-    seen: dict[Listing, dict[bytes, None]] = field(default_factory=dict)
+    # Per list, the remembered item keys, oldest first.
+    seen: dict[Listing, OrderedDict[bytes, None]] = field(default_factory=dict)
     # Lists (and the printers) whose first poll has already learned the baseline.
     baselines: set[str] = field(default_factory=set)
     printers_in_error: frozenset[bytes] = frozenset()
@@ -192,7 +192,7 @@ class Collector:
         baseline reads on (up to the remembered bound), so that older items
         moving up after deletions are still known.
         """
-        seen = self.state.seen.get(listing, {})
+        seen = self.state.seen.get(listing, OrderedDict())
         learning_baseline = listing not in self.state.baselines
         fresh: dict[bytes, None] = {}
         for page_number in range(1, MAX_PAGES_PER_POLL + 1):
@@ -213,7 +213,7 @@ class Collector:
         """Remember what the store has just saved."""
         state = self.state
         for listing, keys in outcome.new_keys.items():
-            state.seen[listing] = remember(state.seen.get(listing, {}), keys)
+            state.seen[listing] = remember(state.seen.get(listing, OrderedDict()), keys)
         state.baselines |= outcome.baselines
         if outcome.printers_in_error is not None:
             state.printers_in_error = outcome.printers_in_error
@@ -221,16 +221,18 @@ class Collector:
 
 
 def remember(
-    seen: dict[bytes, None],
+    seen: OrderedDict[bytes, None],
     keys: tuple[bytes, ...],
     limit: int = MAX_REMEMBERED_ITEMS,
-) -> dict[bytes, None]:
+) -> OrderedDict[bytes, None]:
     """Add new keys to a remembered set, forgetting the oldest beyond the limit.
 
-    The set is changed in place: copying it would make every poll cost more
-    the more is remembered.
+    Each key costs O(1): the set is changed in place (copying it would make a
+    poll cost more the more is remembered), keys that would be forgotten at
+    once are never added, and the oldest goes with OrderedDict.popitem (a
+    plain dict's first key is found by skipping every one deleted before it).
     """
-    seen.update(dict.fromkeys(keys))
-    for _ in range(len(seen) - limit):
-        del seen[next(iter(seen))]
+    seen.update(dict.fromkeys(keys[-limit:]))
+    while len(seen) > limit:
+        seen.popitem(last=False)
     return seen

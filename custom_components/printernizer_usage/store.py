@@ -8,6 +8,7 @@ events, so the file grows with days and not with printing. Every method of
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -345,11 +346,11 @@ class LocalStatisticsStore:
                 self._db.execute("DELETE FROM meta WHERE key = 'baselines'")
                 self._db.execute("DELETE FROM printer_in_error")
                 self._db.execute(_UPSERT_META, ("baseline_id", baseline_id))
-        seen: dict[Listing, dict[bytes, None]] = {}
+        seen: dict[Listing, OrderedDict[bytes, None]] = {}
         for listing, blob in self._db.execute(
             "SELECT listing, item_keys FROM remembered_items"
         ):
-            seen[Listing(listing)] = dict.fromkeys(
+            seen[Listing(listing)] = OrderedDict.fromkeys(
                 blob[offset : offset + ITEM_KEY_BYTES]
                 for offset in range(0, len(blob), ITEM_KEY_BYTES)
             )

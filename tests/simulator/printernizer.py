@@ -59,6 +59,27 @@ class SimItem:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+def _made_up_body(fault: Fault, request: web.Request) -> web.Response:
+    """Answer with a body of the fault's making.
+
+    "json" serialises the fault's body; "raw" sends its bytes as they are (for
+    what JSON cannot build, such as nesting no parser survives); "endless" is
+    a full page of items never seen before, with always one more page (and,
+    if the fault's body is a number, that many bytes of padding).
+    """
+    if fault.kind == "json":
+        return web.json_response(fault.body)
+    if fault.kind == "raw":
+        return web.Response(body=fault.body, content_type="application/json")
+    page = int(request.query.get("page", "1"))
+    items = [{"id": uuid.uuid4().hex} for _ in range(int(request.query["limit"]))]
+    pagination = {"page": page, "has_next": True, "total_pages": 10**9}
+    padding = "x" * (fault.body or 0)
+    return web.json_response(
+        {"jobs": items, "files": items, "pagination": pagination, "pad": padding}
+    )
+
+
 class PrinternizerSimulator(LoopbackServer):
     """Printernizer's REST API, with controls for tests and demonstrations."""
 
@@ -320,8 +341,8 @@ class PrinternizerSimulator(LoopbackServer):
         if fault.kind.isdigit():
             headers = {"Retry-After": self.retry_after} if fault.kind == "429" else {}
             return _error_envelope(int(fault.kind), headers=headers)
-        if fault.kind == "json":
-            return web.json_response(fault.body)
+        if fault.kind in ("json", "raw", "endless"):
+            return _made_up_body(fault, request)
         if fault.kind == "html":
             return web.Response(
                 text="<html><body><h1>502 Bad Gateway</h1></body></html>",
