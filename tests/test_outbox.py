@@ -29,6 +29,7 @@ from custom_components.printernizer_usage.outbox import (
     next_submission_at,
     next_wakeup,
     opted_out,
+    possibly_sent_weeks,
     reconcile,
     restarted,
     send_now_requested,
@@ -36,6 +37,7 @@ from custom_components.printernizer_usage.outbox import (
     waiting_deletions,
     week_closed,
     weekly_finished,
+    weekly_not_started,
     weekly_started,
     weeks_to_build,
 )
@@ -169,7 +171,7 @@ def test_sending_a_week() -> None:
     assert due(outbox, at(30)) is None
     assert next_wakeup(outbox, CONSENTED, at(30), has_endpoint=True) is None
     assert weekly_started(outbox, W1, SERVER, at(30)) == outbox
-    assert restarted(outbox, at(30)) == outbox
+    assert restarted(outbox, CONSENTED, SERVER, at(30)) == outbox
     assert weekly_started(outbox, W2, SERVER, at(30)) == outbox  # no such row
 
 
@@ -283,15 +285,57 @@ def test_nothing_weekly_is_offered_without_consent() -> None:
 
 
 def test_opt_out_discards_unsent_rows() -> None:
-    """Opting out discards pending and in-flight rows; a late answer changes nothing."""
-    outbox = sent(queued(W1, W2), W1, SERVER, at(16))
+    """Opting out discards pending rows; one in flight is possibly sent, not unsent."""
+    outbox = sent(queued(W1, W2, W3), W1, SERVER, at(16))
     outbox = weekly_started(outbox, W2, SERVER, at(17))
     outbox = opted_out(outbox, at(17))
-    assert statuses(outbox) == [WeeklyStatus.SENT, WeeklyStatus.DISCARDED]
-    after = weekly_finished(outbox, W2, AttemptResult.ACCEPTED, at(17), rng=RNG)
-    assert statuses(after) == [WeeklyStatus.SENT, WeeklyStatus.DISCARDED]
-    assert weekly_started(after, W2, SERVER, at(18)) == after
-    assert restarted(after, at(18)) == after
+    assert statuses(outbox) == [
+        WeeklyStatus.SENT,
+        WeeklyStatus.POSSIBLY_SENT,
+        WeeklyStatus.DISCARDED,
+    ]
+    assert possibly_sent_weeks(outbox) == (outbox.weekly[1],)
+    assert unsent_weeks(outbox) == ()
+    stopped = ConsentHistory().opt_in(at(1), 1).opt_out(at(17))
+    assert due(outbox, at(30), stopped) is None
+    assert weekly_started(outbox, W2, SERVER, at(18)) == outbox
+    assert restarted(outbox, stopped, SERVER, at(18)) == outbox
+    # The server holds it, it is a deletion target like a week sent.
+    targets = deletion_requested(outbox, at(18)).deletions
+    assert [(row.installation_id, row.endpoint) for row in targets] == [
+        (OLD_ID, SERVER)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        (AttemptResult.ACCEPTED, WeeklyStatus.SENT),
+        (AttemptResult.UNAUTHORIZED, WeeklyStatus.DISCARDED),
+        (AttemptResult.REDIRECTED, WeeklyStatus.DISCARDED),
+        (AttemptResult.TIMEOUT, WeeklyStatus.POSSIBLY_SENT),
+        (AttemptResult.SERVER_ERROR, WeeklyStatus.POSSIBLY_SENT),
+    ],
+)
+def test_a_late_answer_settles_a_possibly_sent_week(
+    result: AttemptResult, status: WeeklyStatus
+) -> None:
+    """Accepted means the server holds it; a refusal that it holds nothing."""
+    outbox = opted_out(weekly_started(queued(W1), W1, SERVER, at(9)), at(9))
+    settled = weekly_finished(outbox, W1, result, at(9), rng=RNG)
+    assert statuses(settled) == [status]
+
+
+def test_a_request_that_never_began_is_not_possibly_sent() -> None:
+    """Marked in flight, then stopped before its request: nothing left."""
+    started = weekly_started(queued(W1), W1, SERVER, at(9))
+    assert statuses(weekly_not_started(started, W1)) == [WeeklyStatus.PENDING]
+    cut_off = opted_out(started, at(9))
+    assert statuses(weekly_not_started(cut_off, W1)) == [WeeklyStatus.DISCARDED]
+    assert weekly_not_started(queued(W1), W1) == queued(W1)
+    discarded = opted_out(queued(W1), at(9))  # a late answer changes nothing
+    late = weekly_finished(discarded, W1, AttemptResult.ACCEPTED, at(9), rng=RNG)
+    assert late == discarded
 
 
 def test_regenerated_id_discards_the_old_ids_rows() -> None:
@@ -345,13 +389,49 @@ def test_restart_retries_in_flight_rows_with_the_same_key() -> None:
     key = outbox.weekly[0].idempotency_key
     outbox = deletion_requested(outbox, at(9))
     outbox = deletion_started(outbox, OLD_ID, SERVER)
-    outbox = restarted(outbox, at(10))
-    assert statuses(outbox) == [WeeklyStatus.DISCARDED]  # the deletion won
+    outbox = restarted(outbox, CONSENTED, SERVER, at(10))
+    assert statuses(outbox) == [WeeklyStatus.POSSIBLY_SENT]  # and to be deleted
     assert outbox.deletions[0].status is DeletionStatus.PENDING
     assert outbox.deletions[0].due_at == at(10)
-    crashed = restarted(weekly_started(queued(W1), W1, SERVER, at(9)), at(10))
+    in_flight = weekly_started(queued(W1), W1, SERVER, at(9))
+    crashed = restarted(in_flight, CONSENTED, SERVER, at(10))
     assert statuses(crashed) == [WeeklyStatus.PENDING]
     assert crashed.weekly[0].idempotency_key == key
+    assert crashed.weekly[0].due_at == at(10)
+
+
+@pytest.mark.parametrize(
+    ("history", "endpoint"),
+    [
+        (CONSENTED.opt_out(at(9, 12)), SERVER),  # opted out while it was down
+        (CONSENTED, OTHER),  # another server now
+        (CONSENTED, None),  # no server now
+        (ConsentHistory().opt_in(at(5), 1), SERVER),  # consent does not cover it
+    ],
+)
+def test_a_restart_under_other_settings_keeps_the_week_possibly_sent(
+    history: ConsentHistory, endpoint: str | None
+) -> None:
+    """Only unchanged consent and endpoint resend a week the crash left in flight."""
+    in_flight = weekly_started(queued(W1), W1, SERVER, at(9))
+    settled = restarted(in_flight, history, endpoint, at(10))
+    assert statuses(settled) == [WeeklyStatus.POSSIBLY_SENT]
+
+
+def test_a_restart_looks_at_the_endpoint_of_the_last_attempt() -> None:
+    """Tried at one server, then another, then the first again: the first counts."""
+    outbox = queued(W1)
+    for endpoint in (SERVER, OTHER):
+        outbox = weekly_started(outbox, W1, endpoint, at(9))
+        outbox = weekly_finished(outbox, W1, AttemptResult.TIMEOUT, at(9), rng=RNG)
+    outbox = weekly_started(outbox, W1, SERVER, at(12))
+    assert outbox.weekly[0].endpoints == (OTHER, SERVER)
+    assert statuses(restarted(outbox, CONSENTED, SERVER, at(13))) == [
+        WeeklyStatus.PENDING
+    ]
+    assert statuses(restarted(outbox, CONSENTED, OTHER, at(13))) == [
+        WeeklyStatus.POSSIBLY_SENT
+    ]
 
 
 def test_deletion_requests_go_to_every_endpoint_used() -> None:
@@ -363,7 +443,7 @@ def test_deletion_requests_go_to_every_endpoint_used() -> None:
     outbox = deletion_requested(outbox, at(17))
     assert statuses(outbox) == [
         WeeklyStatus.SENT,
-        WeeklyStatus.DISCARDED,
+        WeeklyStatus.POSSIBLY_SENT,  # cut off in flight
         WeeklyStatus.DISCARDED,
     ]
     assert [(row.installation_id, row.endpoint) for row in outbox.deletions] == [
@@ -459,6 +539,15 @@ def test_endpoint_change_leaves_other_rows() -> None:
     outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
     outbox = deletion_started(outbox, OLD_ID, SERVER)
     assert endpoint_changed(outbox, at(18)) == outbox
+
+
+def test_an_endpoint_change_cuts_off_the_week_in_flight() -> None:
+    """Its request went to the server left behind: possibly sent there, not resent."""
+    outbox = weekly_started(queued(W1, W2), W1, SERVER, at(16))
+    outbox = endpoint_changed(outbox, at(16))
+    assert statuses(outbox) == [WeeklyStatus.POSSIBLY_SENT, WeeklyStatus.PENDING]
+    assert outbox.weekly[0].endpoints == (SERVER,)
+    assert due(outbox, at(30)) == WeeklyDue(outbox.weekly[1])
 
 
 def test_a_forgotten_week_is_never_built_again() -> None:

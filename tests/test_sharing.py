@@ -604,3 +604,32 @@ async def test_sharing_sensors_can_be_updated_on_request(
     )
     expected = FIRST_WEEK + WEEK + OFFSET
     assert sensor(hass, "next_submission") == expected.isoformat()
+
+
+async def test_an_opt_out_right_after_an_opt_in_wins(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Saved back to back, the opt-in waits for the store while the opt-out lands.
+
+    The opt-in must not be recorded after the opt-out it was overtaken by:
+    the history ends not sharing, and no week is ever sent.
+    """
+    sharing_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
+    )
+    await start(hass, sharing_entry)
+    for share in (True, False):
+        hass.config_entries.async_update_entry(
+            sharing_entry,
+            options={**sharing_entry.options, CONF_SHARE_STATISTICS: share},
+        )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    decisions = (await export(hass, sharing_entry))["consent_history"]
+    assert decisions == [] or not decisions[-1]["share_statistics"]
+    assert sensor(hass, "sharing") == "off"
+    await travel(hass, freezer, FIRST_WEEK + 2 * WEEK + OFFSET)
+    assert collection.submissions == []

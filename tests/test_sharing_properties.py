@@ -26,6 +26,7 @@ from custom_components.printernizer_usage.outbox import (
     DeletionStatus,
     Outbox,
     WeeklyDue,
+    WeeklyStatus,
     deletion_finished,
     deletion_requested,
     deletion_started,
@@ -237,7 +238,7 @@ def act(world: World, event: str, minutes: int) -> None:
         world.ids += 1
         world.stop_unsent()
     elif event == "restart":
-        world.outbox = restarted(world.outbox, world.now)
+        world.outbox = restarted(world.outbox, world.history, world.endpoint, world.now)
     elif event == "switch_endpoint":
         world.endpoint = (
             ENDPOINTS[1] if world.endpoint == ENDPOINTS[0] else ENDPOINTS[0]
@@ -260,6 +261,12 @@ def play(steps: list[tuple[str, int]], scripted: list[str], seed: int) -> World:
         }
         if not world.deletions_owed <= waiting:
             world.violations.append(f"DELETION lost after {event}")
+        for row in world.outbox.weekly:
+            accepted = row.period_start in world.accepted_weeks
+            if accepted and row.status is not WeeklyStatus.SENT:
+                world.violations.append(
+                    f"{row.period_start} reached the server, recorded {row.status}"
+                )
     return world
 
 
@@ -281,7 +288,8 @@ def test_deletion_requests_are_kept_and_become_due(
     """Every id and endpoint a week was tried at gets a request; none is lost."""
     world = play(steps, scripted, seed)
     assert [v for v in world.violations if "DELETION" in v] == []
-    outbox = reconcile(restarted(world.outbox, world.now), world.now)
+    outbox = restarted(world.outbox, world.history, world.endpoint, world.now)
+    outbox = reconcile(outbox, world.now)
     within_an_hour = world.now + timedelta(hours=1)
     for row in outbox.deletions:
         if row.status is DeletionStatus.PENDING:

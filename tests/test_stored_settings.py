@@ -12,6 +12,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -22,6 +23,7 @@ from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
+    CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
     DOMAIN,
 )
@@ -66,6 +68,16 @@ EDITS: list[tuple[str, Edit, str]] = [
         "a key that is not text",
         lambda server: {CONF_COLLECTION_API_KEY: 12345},
         CONF_COLLECTION_API_KEY,
+    ),
+    (
+        "a key with a line break",
+        lambda server: {CONF_COLLECTION_API_KEY: "test-api-key\r\nX-Other: 1"},
+        CONF_COLLECTION_API_KEY,
+    ),
+    (
+        "a former key with a line break",
+        lambda server: {CONF_FORMER_COLLECTION_KEYS: {"https://127.0.0.1:9": "a\nb"}},
+        CONF_FORMER_COLLECTION_KEYS,
     ),
     (
         "a declined policy as text",
@@ -118,7 +130,11 @@ async def test_fixed_settings_clear_the_issue_and_the_week_goes(
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Saved again through the forms, the settings apply and the week is sent."""
+    """Saved again, the settings apply; consent counts from then on.
+
+    No consent was read while the settings were invalid, so the week of the
+    fix is not covered: the next whole week is the first to go.
+    """
     good_url = sharing_entry.options[CONF_COLLECTION_URL]
     sharing_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -133,10 +149,11 @@ async def test_fixed_settings_clear_the_issue_and_the_week_goes(
     assert collection.requests == []
     await set_options(hass, sharing_entry, **{CONF_COLLECTION_URL: good_url})
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is None
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=2))
-    assert len(collection.submissions) == 1  # the week that waited
-    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + WEEK)
-    assert len(collection.submissions) == 2
+    await travel(hass, freezer, FIRST_WEEK + 2 * WEEK + OFFSET)
+    assert collection.submissions == []  # the week of the fix is not covered
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
+    [week] = collection.submissions
+    assert week.payload["period"]["start"] == "2026-12-14T00:00:00Z"
 
 
 async def test_deletion_requests_still_go_where_the_data_went(
@@ -160,3 +177,53 @@ async def test_deletion_requests_still_go_where_the_data_went(
     await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
     await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=2))
     assert collection.deletions == [sent.installation_id]
+
+
+async def hand_edit_the_url(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """Give the entry a credentialed copy of its address; return the good one."""
+    good_url: str = entry.options[CONF_COLLECTION_URL]
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            **entry.options,
+            CONF_COLLECTION_URL: good_url.replace("://", "://user:secret@"),
+        },
+    )
+    await start(hass, entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is not None
+    return good_url
+
+
+async def test_the_server_form_fixes_a_hand_edited_address(
+    hass: HomeAssistant, sharing_entry: MockConfigEntry
+) -> None:
+    """Saving the address through the form clears the issue for good.
+
+    The hand-edited address never received anything, so its key is not kept
+    for it (it would make the settings invalid again).
+    """
+    good_url = await hand_edit_the_url(hass, sharing_entry)
+    result = await hass.config_entries.options.async_init(sharing_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "collection_server"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_COLLECTION_URL: good_url}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert sharing_entry.options[CONF_FORMER_COLLECTION_KEYS] == {}
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is None
+
+
+async def test_removing_the_entry_takes_every_repair_issue(
+    hass: HomeAssistant, sharing_entry: MockConfigEntry
+) -> None:
+    """No issue of a removed entry is left behind, whatever its kind."""
+    await hand_edit_the_url(hass, sharing_entry)
+    assert await hass.config_entries.async_remove(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [
+        issue_id for domain, issue_id in ir.async_get(hass).issues if domain == DOMAIN
+    ] == []

@@ -169,22 +169,20 @@ async def async_remove_entry(
     Deletion requests still waiting get one last attempt first.
     """
     path = store_path(hass, entry.entry_id)
-    if await hass.async_add_executor_job(path.exists):
-        try:
-            record = await async_call_once(
-                path, dt_util.utcnow(), LocalStatisticsStore.load_sharing
-            )
-        except (sqlite3.Error, OSError, StoreSchemaTooNewError):
-            record = None  # nothing readable is waiting
-        if record is not None:
-            await async_send_deletions_before_removal(hass, entry.options, record)
-    await hass.async_add_executor_job(delete_store_files, path)
-    for issue in (
-        "store_recovered",
-        "store_schema_too_new",
-        "reconsent",
-        "submission_rejected",
-        "submission_invalid",
-        "deletion_refused",
-    ):
-        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
+    try:
+        if await hass.async_add_executor_job(path.exists):
+            try:
+                record = await async_call_once(
+                    path, dt_util.utcnow(), LocalStatisticsStore.load_sharing
+                )
+            except (sqlite3.Error, OSError, StoreSchemaTooNewError):
+                record = None  # nothing readable is waiting
+            if record is not None:
+                await async_send_deletions_before_removal(hass, entry.options, record)
+    finally:
+        # Whatever became of that attempt, the files go with the entry.
+        await hass.async_add_executor_job(delete_store_files, path)
+    # Every repair issue of the entry goes too, whichever kinds there are.
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.endswith(f"_{entry.entry_id}"):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

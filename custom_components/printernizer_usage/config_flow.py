@@ -45,7 +45,13 @@ from .coordinator import PrinternizerUsageConfigEntry
 from .outbox import AttemptResult
 from .payload import PrinternizerFacts, preview_payload, week_start
 from .store import LocalStatisticsStore
-from .submitter import CollectionUrlError, async_check_health, normalise_collection_url
+from .submitter import (
+    CollectionUrlError,
+    async_check_health,
+    is_api_key,
+    is_collection_url,
+    normalise_collection_url,
+)
 
 # Home Assistant logs entry titles, so the title does not name the server's
 # address; users can rename an entry.
@@ -135,6 +141,8 @@ async def _async_check_collection_url(
     if health is not AttemptResult.ACCEPTED:
         return {}, {"base": "collection_unreachable"}
     key = user_input.get(CONF_COLLECTION_API_KEY, "").strip()
+    if not is_api_key(key):
+        return {}, {CONF_COLLECTION_API_KEY: "invalid_api_key"}
     return {CONF_COLLECTION_URL: url, CONF_COLLECTION_API_KEY: key}, {}
 
 
@@ -152,7 +160,9 @@ def _keys_for_server(
     old_url = options.get(CONF_COLLECTION_URL)
     old_key = options.get(CONF_COLLECTION_API_KEY) or ""
     former = dict(options.get(CONF_FORMER_COLLECTION_KEYS) or {})
-    if old_url and old_url != url and old_key:
+    # Only an address the forms could have stored keeps its key: a hand-edited
+    # one never received anything.
+    if old_url != url and old_key and is_collection_url(old_url):
         former[old_url] = old_key
     own = old_key if url == old_url else former.get(url, "")
     former.pop(url, None)

@@ -9,10 +9,13 @@ local data discard every unsent row and move a floor below which no week is
 ever built again. Deletion requests, one per id and endpoint it submitted to,
 have their own faster schedule and are never dropped until acknowledged.
 
-A row a crash left in flight is sent again with the same Idempotency-Key: a
-server that knows the key drops the repeat; one that ignores it (as the
-documented server does) may then hold that week twice, which the alternative,
-never retrying, would trade for losing the week.
+A row a crash left in flight is sent again with the same Idempotency-Key if
+consent and the endpoint are what they were: a server that knows the key drops
+the repeat; one that ignores it (as the documented server does) may then hold
+that week twice, which the alternative, never retrying, would trade for losing
+the week. A request cut off by an opt-out, an endpoint change, or a restart
+under other consent or another endpoint may have reached its server: its row
+is possibly sent, never taken for unsent, and stays a deletion target.
 
 Accepting a newer policy changes no row: a week's fields were fixed by the
 consent in force at its start. Every function returns a new Outbox; keeping
@@ -56,6 +59,8 @@ class WeeklyStatus(StrEnum):
     PENDING = "pending"
     IN_FLIGHT = "in_flight"
     SENT = "sent"
+    # Its request was cut off after it began: the server may hold the week.
+    POSSIBLY_SENT = "possibly_sent"
     REJECTED = "rejected"
     EXPIRED = "expired"
     DISCARDED = "discarded"
@@ -200,6 +205,13 @@ def unsent_weeks(outbox: Outbox) -> tuple[WeeklyRow, ...]:
     return tuple(row for row in outbox.weekly if row.status in _UNSENT)
 
 
+def possibly_sent_weeks(outbox: Outbox) -> tuple[WeeklyRow, ...]:
+    """Return the weeks whose request was cut off after it began."""
+    return tuple(
+        row for row in outbox.weekly if row.status is WeeklyStatus.POSSIBLY_SENT
+    )
+
+
 def waiting_deletions(outbox: Outbox) -> tuple[DeletionRow, ...]:
     """Return the deletion requests the server has not acknowledged yet."""
     return tuple(row for row in outbox.deletions if row.status in _WAITING)
@@ -239,6 +251,7 @@ def _stop_unsent(
 ) -> Outbox:
     """Discard unsent weekly rows (of some ids, or all) and raise the floor.
 
+    A row in flight is cut off rather than discarded: it is possibly sent.
     Weeks that had ended but were not built yet are covered by the floor:
     they are never built afterwards. The floor also clears every week that
     has a row, so a clock that went back cannot lower it below a week that
@@ -250,7 +263,7 @@ def _stop_unsent(
     return replace(
         outbox,
         weekly=tuple(
-            replace(row, status=WeeklyStatus.DISCARDED)
+            _cut_off(row)
             if row.status in _UNSENT
             and (installation_ids is None or row.installation_id in installation_ids)
             else row
@@ -260,6 +273,13 @@ def _stop_unsent(
         if outbox.build_from is None
         else max(outbox.build_from, floor),
     )
+
+
+def _cut_off(row: WeeklyRow) -> WeeklyRow:
+    """Stop an unsent row: a pending one is discarded, one in flight possibly sent."""
+    if row.status is WeeklyStatus.IN_FLIGHT:
+        return replace(row, status=WeeklyStatus.POSSIBLY_SENT)
+    return replace(row, status=WeeklyStatus.DISCARDED)
 
 
 def _expired(week: date, now: datetime) -> bool:
@@ -361,16 +381,30 @@ def locally_deleted(outbox: Outbox, now: datetime) -> Outbox:
     )
 
 
-def restarted(outbox: Outbox, now: datetime) -> Outbox:
-    """Rows a crash left in flight are tried again at once, with the same key."""
+def restarted(
+    outbox: Outbox, history: ConsentHistory, endpoint: str | None, now: datetime
+) -> Outbox:
+    """Settle what a crash or a stop left in flight.
+
+    A week is tried again at once, with the same key, if the user still shares,
+    consent still covers it and the endpoint is the one it went to; otherwise
+    it is possibly sent. Deletion requests are simply tried again.
+    """
+
+    def settle(row: WeeklyRow) -> WeeklyRow:
+        if row.status is not WeeklyStatus.IN_FLIGHT:
+            return row
+        if (
+            history.sharing
+            and week_is_eligible(history, row.period_start)
+            and row.endpoints[-1:] == (endpoint,)
+        ):
+            return replace(row, status=WeeklyStatus.PENDING, due_at=now)
+        return replace(row, status=WeeklyStatus.POSSIBLY_SENT)
+
     return replace(
         outbox,
-        weekly=tuple(
-            replace(row, status=WeeklyStatus.PENDING, due_at=now)
-            if row.status is WeeklyStatus.IN_FLIGHT
-            else row
-            for row in outbox.weekly
-        ),
+        weekly=tuple(settle(row) for row in outbox.weekly),
         deletions=tuple(
             replace(row, status=DeletionStatus.PENDING, due_at=now)
             if row.status is DeletionStatus.IN_FLIGHT
@@ -381,9 +415,17 @@ def restarted(outbox: Outbox, now: datetime) -> Outbox:
 
 
 def endpoint_changed(outbox: Outbox, now: datetime) -> Outbox:
-    """Retry waiting deletion requests at once after the endpoint settings changed."""
+    """Cut off a week in flight; retry waiting deletion requests at once.
+
+    The week's request went to the endpoint left behind and is cancelled, so
+    it is possibly sent there; it does not go to the new one.
+    """
     return replace(
         outbox,
+        weekly=tuple(
+            _cut_off(row) if row.status is WeeklyStatus.IN_FLIGHT else row
+            for row in outbox.weekly
+        ),
         deletions=tuple(
             replace(row, due_at=now) if row.status is DeletionStatus.PENDING else row
             for row in outbox.deletions
@@ -520,9 +562,8 @@ def weekly_started(
             row,
             status=WeeklyStatus.IN_FLIGHT,
             attempts=row.attempts + 1,
-            endpoints=row.endpoints
-            if endpoint in row.endpoints
-            else (*row.endpoints, endpoint),
+            # The endpoint of this attempt goes last, where a restart looks.
+            endpoints=(*(e for e in row.endpoints if e != endpoint), endpoint),
         ),
     )
     return replace(outbox, last_weekly_request_at=now)
@@ -537,9 +578,19 @@ def weekly_finished(
     rng: random.Random,
     retry_after: timedelta | None = None,
 ) -> Outbox:
-    """Record a weekly attempt's result and when to try again, if ever."""
+    """Record a weekly attempt's result and when to try again, if ever.
+
+    An answer that still arrives for a row cut off meanwhile settles what the
+    server holds: accepted means sent, a refusal means nothing was kept.
+    """
 
     def update(row: WeeklyRow) -> WeeklyRow:
+        if row.status is WeeklyStatus.POSSIBLY_SENT:
+            if result is AttemptResult.ACCEPTED:
+                return replace(row, status=WeeklyStatus.SENT, last_result=result)
+            if result in _REJECTIONS:
+                return replace(row, status=WeeklyStatus.DISCARDED, last_result=result)
+            return row
         if row.status is not WeeklyStatus.IN_FLIGHT:
             return row  # discarded while the request ran: it stays discarded
         if result is AttemptResult.ACCEPTED:
@@ -555,6 +606,23 @@ def weekly_finished(
             jitter = rng.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
             status, due_at = WeeklyStatus.PENDING, now + backoff * jitter
         return replace(row, status=status, due_at=due_at, last_result=result)
+
+    return _with_weekly(outbox, period_start, update)
+
+
+def weekly_not_started(outbox: Outbox, period_start: date) -> Outbox:
+    """Take back a week marked in flight whose request never began.
+
+    Still in flight, it is pending again; cut off meanwhile, nothing left the
+    machine, so it is discarded.
+    """
+
+    def update(row: WeeklyRow) -> WeeklyRow:
+        if row.status is WeeklyStatus.IN_FLIGHT:
+            return replace(row, status=WeeklyStatus.PENDING)
+        if row.status is WeeklyStatus.POSSIBLY_SENT:
+            return replace(row, status=WeeklyStatus.DISCARDED)
+        return row
 
     return _with_weekly(outbox, period_start, update)
 

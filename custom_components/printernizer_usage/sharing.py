@@ -58,6 +58,7 @@ from .outbox import (
     next_submission_at,
     next_wakeup,
     opted_out,
+    possibly_sent_weeks,
     reconcile,
     restarted,
     send_now_requested,
@@ -65,6 +66,7 @@ from .outbox import (
     waiting_deletions,
     week_closed,
     weekly_finished,
+    weekly_not_started,
     weekly_started,
     weeks_to_build,
 )
@@ -73,11 +75,11 @@ from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
 from .submitter import (
     Attempt,
-    CollectionUrlError,
     Endpoint,
     async_request_deletion,
     async_submit,
-    normalise_collection_url,
+    is_api_key,
+    is_collection_url,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +91,6 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 # Removing an entry waits at most this long for its last deletion requests.
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
-_CONSENT_OPTIONS: Final = (CONF_SHARE_STATISTICS, CONF_CONSENTED_POLICY)
 # The repair issues an endpoint change makes moot.
 _SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
 _DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
@@ -144,25 +145,15 @@ def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
         CONF_CONSENTED_POLICY: not share
         or _is_policy_version(options.get(CONF_CONSENTED_POLICY)),
         CONF_DECLINED_POLICY: _is_policy_version(options.get(CONF_DECLINED_POLICY, 1)),
-        CONF_COLLECTION_URL: url is None or _is_collection_url(url),
-        CONF_COLLECTION_API_KEY: isinstance(
-            options.get(CONF_COLLECTION_API_KEY, ""), str
-        ),
+        CONF_COLLECTION_URL: url is None or is_collection_url(url),
+        CONF_COLLECTION_API_KEY: is_api_key(options.get(CONF_COLLECTION_API_KEY, "")),
         CONF_FORMER_COLLECTION_KEYS: isinstance(former, dict)
         and all(
-            _is_collection_url(address) and isinstance(key, str)
+            is_collection_url(address) and is_api_key(key)
             for address, key in former.items()
         ),
     }
     return next((option for option, ok in valid.items() if not ok), None)
-
-
-def _is_collection_url(value: object) -> bool:
-    """Tell whether a stored value is a collection URL as the forms store one."""
-    try:
-        return isinstance(value, str) and normalise_collection_url(value) == value
-    except CollectionUrlError:
-        return False
 
 
 def _is_policy_version(value: object) -> bool:
@@ -230,6 +221,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._last_accepted: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._send_task: asyncio.Task[None] | None = None
+        # The weekly request on the wire, which an opt-out or endpoint change cancels.
+        self._request: asyncio.Task[Attempt] | None = None
         self._send_lock = asyncio.Lock()
         # Changes the user makes hold this; shutdown waits for them, then stops.
         self._change_lock = asyncio.Lock()
@@ -246,9 +239,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._send_offset = record.send_offset
         self._last_accepted = record.last_accepted_at
         now = dt_util.utcnow()
-        # Rows a crash or a stop left in flight are sent again, same key.
-        self._outbox = restarted(self._outbox, now)
         self._record_decision(self._settings, now, record.clock_high_water)
+        # A week a crash or a stop left in flight is sent again, same key, if
+        # consent and endpoint are unchanged; else it is possibly sent.
+        self._outbox = restarted(self._outbox, self._history, self._endpoint_url, now)
         await self._async_save()
         self._publish()
         self._arm(now)
@@ -291,18 +285,28 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """Apply changed options at once: consent, endpoint, schedule."""
         now = dt_util.utcnow()
         previous, self._settings = self._settings, settings
+        endpoint_changes = settings.endpoint != previous.endpoint
+        # Opting out and leaving an endpoint take effect before anything
+        # awaits, even the wait for another change to be saved: a send about
+        # to start sees them, and a request on the wire is cancelled (its week
+        # is then possibly sent).
         if not settings.share:
-            # Opting out takes effect before anything awaits, even the wait
-            # for another change to be saved, so a send about to start sees it.
             self._record_decision(settings, now, None)
+        if endpoint_changes:
+            self._outbox = endpoint_changed(self._outbox, now)
+        if (not settings.share or endpoint_changes) and self._request is not None:
+            self._request.cancel()
         async with self._changing():
             if settings.share:
                 high_water = await self._store.async_call(
                     LocalStatisticsStore.clock_high_water
                 )
-                self._record_decision(settings, now, high_water)
-            if settings.endpoint != previous.endpoint:
-                self._outbox = endpoint_changed(self._outbox, now)
+                # A later change may have come while this one waited: only
+                # the newest settings are recorded (an opt-out made meanwhile
+                # is not undone by this opt-in).
+                if self._settings.share:
+                    self._record_decision(self._settings, now, high_water)
+            if endpoint_changes:
                 for issue in (*_DELETION_ISSUES, *_SUBMISSION_ISSUES):
                     self._clear_issue(issue)
             await self._async_save()
@@ -456,7 +460,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     ) -> None:
         """Add the options' decision to the history if it is a new one."""
         latest = self._history.latest
-        if settings.share and settings.invalid_option in _CONSENT_OPTIONS:
+        if settings.share and settings.invalid_option is not None:
             return  # no consent is read from settings the forms did not store
         if settings.share and (
             latest is None
@@ -563,14 +567,15 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
         await self._async_save()
         # Consent is checked again right before the request: an opt-out made
-        # while the row was being saved has discarded it.
+        # while the row was being saved has cut it off, before anything left.
         if not self._may_send(row, endpoint):
-            self._outbox = restarted(self._outbox, dt_util.utcnow())
+            self._outbox = weekly_not_started(self._outbox, row.period_start)
             await self._async_save()
             return
-        attempt = await async_submit(
-            self._session, endpoint, row.body, row.idempotency_key
-        )
+        attempt = await self._async_request_week(row, endpoint)
+        if attempt is None:
+            await self._async_save()  # cut off: the row is possibly sent
+            return
         now = dt_util.utcnow()
         self._outbox = weekly_finished(
             self._outbox,
@@ -596,6 +601,30 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 row.period_start,
             )
         )
+
+    async def _async_request_week(
+        self, row: WeeklyRow, endpoint: Endpoint
+    ) -> Attempt | None:
+        """Send a week; None if an opt-out or endpoint change cut the request off.
+
+        The request runs as a task of its own, so that such a change can cancel
+        it wherever it is: opening the connection, in the TLS handshake, or
+        waiting for the answer. Shutting down cancels this whole send instead.
+        """
+        self._request = self.config_entry.async_create_background_task(
+            self.hass,
+            async_submit(self._session, endpoint, row.body, row.idempotency_key),
+            f"{DOMAIN} submission",
+        )
+        try:
+            return await self._request
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            return None
+        finally:
+            self._request = None
 
     def _may_send(self, row: WeeklyRow, endpoint: Endpoint) -> bool:
         return (
@@ -653,6 +682,11 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     def _has_endpoint(self) -> bool:
         return self._settings.endpoint is not None
 
+    @property
+    def _endpoint_url(self) -> str | None:
+        endpoint = self._settings.endpoint
+        return None if endpoint is None else endpoint.base_url
+
     def _status(self, now: datetime) -> SharingStatus:
         return SharingStatus(
             state=sharing_state(self._history, POLICY_VERSION, self._has_endpoint),
@@ -664,7 +698,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 self._send_offset,
                 has_endpoint=self._has_endpoint,
             ),
-            pending_submissions=len(unsent_weeks(self._outbox)),
+            # Weeks the server has not confirmed: unsent or possibly sent.
+            pending_submissions=len(unsent_weeks(self._outbox))
+            + len(possibly_sent_weeks(self._outbox)),
             pending_deletions=len(waiting_deletions(self._outbox)),
         )
 
@@ -673,6 +709,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self.async_set_updated_data(self._status(dt_util.utcnow()))
         self._sync_reconsent_issue()
         self._sync_settings_issue()
+        self._sync_possibly_sent_issue()
         self._forget_unneeded_keys()
 
     @callback
@@ -714,6 +751,25 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._raise_issue(
                 "submission_rejected", {"status": str(attempt.http_status)}
             )
+
+    def _sync_possibly_sent_issue(self) -> None:
+        """Offer deletion for weeks cut off in flight, until it is requested.
+
+        Nothing is deleted without the user's word: the fix flow asks.
+        """
+        requested = {
+            (row.installation_id, row.endpoint)
+            for row in waiting_deletions(self._outbox)
+        }
+        weeks = [
+            row
+            for row in possibly_sent_weeks(self._outbox)
+            if (row.installation_id, row.endpoints[-1]) not in requested
+        ]
+        if weeks:
+            self._raise_issue("possibly_sent", {"weeks": str(len(weeks))}, fixable=True)
+        else:
+            self._clear_issue("possibly_sent")
 
     def _sync_settings_issue(self) -> None:
         """Say which option is invalid while one is; nothing is sent meanwhile."""

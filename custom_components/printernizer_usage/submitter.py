@@ -59,6 +59,23 @@ def normalise_collection_url(text: str) -> str:
     return url
 
 
+def is_collection_url(value: object) -> bool:
+    """Tell whether a stored value is a collection URL as the forms store one."""
+    try:
+        return isinstance(value, str) and normalise_collection_url(value) == value
+    except CollectionUrlError:
+        return False
+
+
+def is_api_key(value: object) -> bool:
+    """Tell whether a value can be an API key: printable ASCII without spaces.
+
+    Anything else (a line break, say) could not go into a header, or would
+    change the request it went into.
+    """
+    return isinstance(value, str) and all("!" <= char <= "~" for char in value)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
