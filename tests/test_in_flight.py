@@ -85,6 +85,15 @@ def sending_has_ended(entry: MockConfigEntry) -> bool:
     return task is not None and task.done()
 
 
+async def opt_out_mid_request(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Untick sharing while the request stalls; wait until the send has ended."""
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_SHARE_STATISTICS: False}
+    )
+    await until(lambda: sending_has_ended(entry))
+    await hass.async_block_till_done()
+
+
 async def test_an_opt_out_cuts_off_a_request_in_its_tls_handshake(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,
@@ -93,11 +102,7 @@ async def test_an_opt_out_cuts_off_a_request_in_its_tls_handshake(
 ) -> None:
     """The request stops at once; the week is possibly sent, and shown as such."""
     await send_into_the_stall(hass, sharing_entry, stalling, freezer)
-    hass.config_entries.async_update_entry(
-        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
-    )
-    await until(lambda: sending_has_ended(sharing_entry))
-    await hass.async_block_till_done()
+    await opt_out_mid_request(hass, sharing_entry)
     assert b"POST" not in stalling.received  # the body never left
     data = await export(hass, sharing_entry)
     assert [row["status"] for row in data["weekly_submissions"]] == ["possibly_sent"]
@@ -175,10 +180,7 @@ async def test_the_repair_asks_before_any_deletion(
 ) -> None:
     """Ticked, a deletion request goes to the server that may hold the week."""
     await send_into_the_stall(hass, sharing_entry, stalling, freezer)
-    hass.config_entries.async_update_entry(
-        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
-    )
-    await until(lambda: sending_has_ended(sharing_entry))
+    await opt_out_mid_request(hass, sharing_entry)
     issue_id = f"possibly_sent_{ENTRY_ID}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     # Through the repairs flow manager, as the frontend's fix button does (the
