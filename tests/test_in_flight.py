@@ -110,6 +110,41 @@ async def test_an_opt_out_cuts_off_a_request_in_its_tls_handshake(
     assert sensor(hass, "pending_submissions") == "1"
 
 
+async def test_an_opt_out_while_the_answer_is_awaited_keeps_it_possibly_sent(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The server stored the week, its answer is held back: possibly sent, not lost.
+
+    The user is offered a deletion request to that server; none goes by itself.
+    """
+    collection.fail("stall", "/submit")
+    sharing_entry.add_to_hass(hass)
+    await queue_first_week(hass, sharing_entry, freezer)
+    send_at = FIRST_WEEK + WEEK + OFFSET
+    freezer.move_to(send_at)
+    async_fire_time_changed(hass, send_at)
+    try:
+        await until(lambda: collection.stalled == 1)
+        await opt_out_mid_request(hass, sharing_entry)
+    finally:
+        collection.release_stalled()
+    [held] = collection.submissions
+    assert held.answer_lost
+    data = await export(hass, sharing_entry)
+    [row] = data["weekly_submissions"]
+    assert row["status"] == "possibly_sent"
+    assert row["payload"] == held.payload
+    assert row["endpoints"] == [collection.url]
+    assert data["deletion_requests"] == []
+    assert collection.deletions == []
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"possibly_sent_{ENTRY_ID}")
+    assert issue is not None
+    assert issue.is_fixable
+
+
 async def test_an_endpoint_change_cuts_off_the_request_to_the_old_server(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 import hashlib
 import random
@@ -324,6 +325,75 @@ def test_a_late_answer_settles_a_possibly_sent_week(
     outbox = opted_out(weekly_started(queued(W1), W1, SERVER, at(9)), at(9))
     settled = weekly_finished(outbox, W1, result, at(9), rng=RNG)
     assert statuses(settled) == [status]
+
+
+def failed(outbox: Outbox, week: date, result: AttemptResult, now: datetime) -> Outbox:
+    """Make one attempt at a week that ends with `result`."""
+    outbox = weekly_started(outbox, week, SERVER, now)
+    return weekly_finished(outbox, week, result, now, rng=RNG)
+
+
+# Failures after which the server may hold the week, and ones after which not.
+MAY_BE_HELD = [
+    AttemptResult.CONNECTION_ERROR,  # the answer lost after the server stored it
+    AttemptResult.TIMEOUT,
+    AttemptResult.SERVER_ERROR,  # a proxy's 502 after the server stored it
+    AttemptResult.NON_JSON_BODY,
+]
+NOTHING_HELD = [AttemptResult.UNREACHABLE, AttemptResult.RATE_LIMITED]
+
+
+@pytest.mark.parametrize("result", MAY_BE_HELD + NOTHING_HELD)
+@pytest.mark.parametrize(
+    "stop",
+    [
+        lambda outbox: opted_out(outbox, at(17)),
+        lambda outbox: id_regenerated(outbox, OLD_ID, at(17)),
+        lambda outbox: deletion_requested(outbox, at(17)),
+        lambda outbox: reconcile(outbox, week_end(W1) + timedelta(weeks=12)),
+    ],
+    ids=["opt_out", "id_regenerated", "deletion_requested", "expiry"],
+)
+def test_a_week_a_failed_attempt_may_have_delivered_is_possibly_sent(
+    result: AttemptResult, stop: Callable[[Outbox], Outbox]
+) -> None:
+    """Stopped after such a failure, it is possibly sent, never discarded or expired.
+
+    Only a failure that proves nothing was kept (no connection, a 429) lets
+    the row go as unsent.
+    """
+    outbox = failed(queued(W1), W1, result, at(16))
+    assert statuses(outbox) == [WeeklyStatus.PENDING]
+    [row] = stop(outbox).weekly
+    if result in MAY_BE_HELD:
+        assert row.status is WeeklyStatus.POSSIBLY_SENT
+    else:
+        assert row.status in (WeeklyStatus.DISCARDED, WeeklyStatus.EXPIRED)
+
+
+def test_a_later_failure_does_not_undo_an_earlier_possible_delivery() -> None:
+    """Lost answer, then no connection, then a refusal: the first may have arrived."""
+    outbox = failed(queued(W1), W1, AttemptResult.CONNECTION_ERROR, at(16))
+    outbox = failed(outbox, W1, AttemptResult.UNREACHABLE, at(17))
+    assert statuses(opted_out(outbox, at(18))) == [WeeklyStatus.POSSIBLY_SENT]
+    # Cut off in flight, then told "unauthorized" late: still possibly sent ...
+    started = opted_out(weekly_started(outbox, W1, SERVER, at(18)), at(18))
+    late = weekly_finished(started, W1, AttemptResult.UNAUTHORIZED, at(18), rng=RNG)
+    assert statuses(late) == [WeeklyStatus.POSSIBLY_SENT]
+    # ... and so after its request was taken back before it began ...
+    assert statuses(weekly_not_started(started, W1)) == [WeeklyStatus.POSSIBLY_SENT]
+    # ... or refused while still in flight: final, but not "held nowhere".
+    refused = failed(outbox, W1, AttemptResult.UNAUTHORIZED, at(18))
+    assert statuses(refused) == [WeeklyStatus.POSSIBLY_SENT]
+    assert due(refused, at(30)) is None
+
+
+def test_a_week_resent_after_a_restart_stays_possibly_held() -> None:
+    """Left in flight by a crash and queued again: stopped, it is possibly sent."""
+    outbox = weekly_started(queued(W1), W1, SERVER, at(16))
+    outbox = restarted(outbox, CONSENTED, SERVER, at(17))
+    assert statuses(outbox) == [WeeklyStatus.PENDING]
+    assert statuses(opted_out(outbox, at(17))) == [WeeklyStatus.POSSIBLY_SENT]
 
 
 def test_a_request_that_never_began_is_not_possibly_sent() -> None:

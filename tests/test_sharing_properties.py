@@ -32,6 +32,7 @@ from custom_components.printernizer_usage.outbox import (
     deletion_started,
     endpoint_changed,
     id_regenerated,
+    is_rejection,
     locally_deleted,
     next_due,
     opted_out,
@@ -52,6 +53,10 @@ ENDPOINTS = ("https://stats.example", "https://other.example")
 CRASH = "crash"  # the machine dies while a request is in flight
 OPT_OUT_DURING = "opt_out_during"  # the user opts out while a request runs
 ANSWERS = [*AttemptResult, CRASH, OPT_OUT_DURING]
+# Answers after which the server holds nothing of the attempt (besides refusals).
+NOTHING_KEPT = {AttemptResult.RATE_LIMITED, AttemptResult.UNREACHABLE}
+# How a row says that no server holds its week.
+NOT_HELD = {WeeklyStatus.DISCARDED, WeeklyStatus.EXPIRED, WeeklyStatus.REJECTED}
 # Minutes the clock moves: back a day, around the hourly limit, up to past expiry.
 CLOCK_STEPS = [-24 * 60, -30, 30, 59, 60, 61, 6 * 60, 24 * 60, 3 * 24 * 60]
 CLOCK_STEPS += [7 * 24 * 60, 14 * 24 * 60, 13 * 7 * 24 * 60]
@@ -94,6 +99,9 @@ class World:
     floor: date | None = None  # no week before it may go out any more
     weekly_requests: list[tuple[date, int]] = field(default_factory=list)
     accepted_weeks: set[date] = field(default_factory=set)
+    # Weeks a server may hold without saying so: a crash or a failure after
+    # the request may have arrived (an answer lost, a proxy's 5xx).
+    maybe_held: set[date] = field(default_factory=set)
     tried: set[tuple[str, str]] = field(default_factory=set)  # (id, endpoint)
     deletions_owed: set[tuple[str, str]] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
@@ -174,6 +182,7 @@ def send_week(world: World, week: date, installation_id: str) -> bool:
     world.outbox = weekly_started(world.outbox, week, endpoint, world.now)
     answer = world.answer()
     if answer == CRASH:
+        world.maybe_held.add(week)
         return False
     if answer == OPT_OUT_DURING:
         act(world, "opt_out", 0)
@@ -181,6 +190,8 @@ def send_week(world: World, week: date, installation_id: str) -> bool:
     result = AttemptResult(answer)
     if result is AttemptResult.ACCEPTED:
         world.accepted_weeks.add(week)
+    elif result not in NOTHING_KEPT and not is_rejection(result):
+        world.maybe_held.add(week)
     retry_after = timedelta(minutes=world.rng.choice([0, 5, 180, 3000]))
     world.outbox = weekly_finished(
         world.outbox, week, result, world.now, rng=world.rng, retry_after=retry_after
@@ -266,6 +277,10 @@ def play(steps: list[tuple[str, int]], scripted: list[str], seed: int) -> World:
             if accepted and row.status is not WeeklyStatus.SENT:
                 world.violations.append(
                     f"{row.period_start} reached the server, recorded {row.status}"
+                )
+            if row.period_start in world.maybe_held and row.status in NOT_HELD:
+                world.violations.append(
+                    f"{row.period_start} may be on the server, recorded {row.status}"
                 )
     return world
 

@@ -109,6 +109,26 @@ def test_a_version_one_file_is_migrated_keeping_its_data(path: Path) -> None:
     store.close()
 
 
+def test_a_version_two_file_keeps_tried_weeks_possibly_held(path: Path) -> None:
+    """Before failures were told apart, any tried week may have reached a server.
+
+    So the migration marks every tried row; an untried one stays unmarked, and
+    the mark survives a restart.
+    """
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    tried = replace(sent_week(OLD_ID, (ENDPOINT,)), status=WeeklyStatus.PENDING)
+    untried = replace(tried, period_start=WEEK + timedelta(days=7), attempts=0)
+    store.save_sharing(ConsentHistory(), Outbox(weekly=(tried, untried)))
+    store._db.execute("ALTER TABLE weekly_submission DROP COLUMN may_be_held")
+    store._db.execute("PRAGMA user_version = 2")
+    store = reopen(store)
+    rows = store.load_sharing().outbox.weekly
+    assert [row.may_be_held for row in rows] == [True, False]
+    store = reopen(store)
+    assert store.load_sharing().outbox.weekly == rows
+    store.close()
+
+
 def test_nothing_is_recorded_before_anyone_decides(store: LocalStatisticsStore) -> None:
     """A new file has no consent, no rows and no id; only the send offset."""
     record = store.load_sharing()
@@ -266,6 +286,7 @@ def test_export_shows_submissions_with_their_payloads(
             "last_result": "accepted",
             "due_at": "2026-11-23T07:30:00+00:00",
             "endpoints": [ENDPOINT],
+            "may_be_held": False,
             "payload": {"schema_version": "1.0"},
         }
     ]

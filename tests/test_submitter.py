@@ -330,10 +330,10 @@ async def test_slow_answer_times_out(
 async def test_refused_connection(
     collection: CollectionSimulator, session: aiohttp.ClientSession
 ) -> None:
-    """A server that does not listen is a connection error."""
+    """A server that does not listen is unreachable: nothing of the week left."""
     collection.refuse_connections()
     attempt = await async_submit(session, endpoint(collection), payload(), KEY)
-    assert attempt == Attempt(AttemptResult.CONNECTION_ERROR, None)
+    assert attempt == Attempt(AttemptResult.UNREACHABLE, None)
 
 
 @pytest.mark.parametrize(
@@ -374,6 +374,52 @@ async def test_body_cut_short(
     canned.answer = http(status, b'{"detail": [', length=1000)
     attempt = await async_submit(session, Endpoint(canned.url, "k"), payload(), KEY)
     assert attempt.result is result
+
+
+@pytest.mark.parametrize(
+    ("status", "result"),
+    [
+        # Read up to the cap, then left: not JSON, so not a verdict.
+        (422, AttemptResult.NON_JSON_BODY),
+        (401, AttemptResult.NON_JSON_BODY),
+        # Not read at all: stored is stored.
+        (200, AttemptResult.ACCEPTED),
+    ],
+)
+async def test_a_body_that_never_ends(
+    collection: CollectionSimulator,
+    session: aiohttp.ClientSession,
+    status: int,
+    result: AttemptResult,
+) -> None:
+    """An endless answer is cut off at once, well before the request's timeout.
+
+    Without the cap the client would read on until its timeout and call the
+    attempt timed out instead.
+    """
+    collection.fail("endless", "/submit", body=status)
+    attempt = await async_submit(session, endpoint(collection), payload(), KEY)
+    assert attempt == Attempt(result, status)
+
+
+async def test_a_held_back_answer_times_out_and_the_week_is_kept(
+    collection: CollectionSimulator,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server stored the week and never answers: a timeout, retried later.
+
+    The server never answers, so the outcome is the same on any machine.
+    """
+    monkeypatch.setattr(submitter, "REQUEST_TIMEOUT", aiohttp.ClientTimeout(total=0.2))
+    collection.fail("stall", "/submit")
+    try:
+        attempt = await async_submit(session, endpoint(collection), payload(), KEY)
+    finally:
+        collection.release_stalled()
+    assert attempt == Attempt(AttemptResult.TIMEOUT, None)
+    [submission] = collection.submissions
+    assert submission.answer_lost
 
 
 # ----- deleting -------------------------------------------------------------------

@@ -86,7 +86,10 @@ class AttemptResult(StrEnum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
+    # Lost after the connection opened: the request may have arrived.
     CONNECTION_ERROR = "connection_error"
+    # No connection could be opened (refused, name or TLS failure): nothing left.
+    UNREACHABLE = "unreachable"
     NON_JSON_BODY = "non_json_body"
     # A 3xx: following it could carry the request elsewhere or to plain http.
     REDIRECTED = "redirected"
@@ -102,12 +105,23 @@ _REJECTIONS: Final = frozenset(
         AttemptResult.REDIRECTED,
     }
 )
+# The server kept nothing of an attempt that ended so; any other failure may
+# have come after it stored the week (an answer lost, a proxy's 502).
+_NOTHING_KEPT: Final = _REJECTIONS | {
+    AttemptResult.RATE_LIMITED,
+    AttemptResult.UNREACHABLE,
+}
 _CLIENT_ERRORS: Final = {
     401: AttemptResult.UNAUTHORIZED,
     403: AttemptResult.FORBIDDEN,
     404: AttemptResult.NOT_FOUND,
     422: AttemptResult.INVALID_PAYLOAD,
 }
+
+
+def is_rejection(result: AttemptResult) -> bool:
+    """Tell whether a result is the server's final refusal of a request."""
+    return result in _REJECTIONS
 
 
 def classify_response(status: int, body: bytes) -> AttemptResult:
@@ -152,6 +166,9 @@ class WeeklyRow:
     last_result: AttemptResult | None = None
     # Every endpoint it was sent to (tried at least), so deletion goes there too.
     endpoints: tuple[str, ...] = ()
+    # A failed attempt may have reached the server: stopping the row leaves
+    # it possibly sent, never discarded or expired.
+    may_be_held: bool = False
 
     @property
     def idempotency_key(self) -> str:
@@ -276,10 +293,15 @@ def _stop_unsent(
 
 
 def _cut_off(row: WeeklyRow) -> WeeklyRow:
-    """Stop an unsent row: a pending one is discarded, one in flight possibly sent."""
-    if row.status is WeeklyStatus.IN_FLIGHT:
+    """Stop an unsent row: possibly sent if it may have arrived, else discarded."""
+    return _stopped(row, WeeklyStatus.DISCARDED)
+
+
+def _stopped(row: WeeklyRow, status: WeeklyStatus) -> WeeklyRow:
+    """Stop a row with `status`, or as possibly sent if the server may hold it."""
+    if row.status is WeeklyStatus.IN_FLIGHT or row.may_be_held:
         return replace(row, status=WeeklyStatus.POSSIBLY_SENT)
-    return replace(row, status=WeeklyStatus.DISCARDED)
+    return replace(row, status=status)
 
 
 def _expired(week: date, now: datetime) -> bool:
@@ -399,7 +421,9 @@ def restarted(
             and week_is_eligible(history, row.period_start)
             and row.endpoints[-1:] == (endpoint,)
         ):
-            return replace(row, status=WeeklyStatus.PENDING, due_at=now)
+            return replace(
+                row, status=WeeklyStatus.PENDING, due_at=now, may_be_held=True
+            )
         return replace(row, status=WeeklyStatus.POSSIBLY_SENT)
 
     return replace(
@@ -458,7 +482,7 @@ def reconcile(outbox: Outbox, now: datetime) -> Outbox:
     return replace(
         outbox,
         weekly=tuple(
-            replace(row, status=WeeklyStatus.EXPIRED)
+            _stopped(row, WeeklyStatus.EXPIRED)
             if row.status is WeeklyStatus.PENDING and _expired(row.period_start, now)
             else replace(row, due_at=now + MAX_WEEKLY_WAIT)
             if row.status is WeeklyStatus.PENDING and row.due_at > now + MAX_WEEKLY_WAIT
@@ -581,14 +605,15 @@ def weekly_finished(
     """Record a weekly attempt's result and when to try again, if ever.
 
     An answer that still arrives for a row cut off meanwhile settles what the
-    server holds: accepted means sent, a refusal means nothing was kept.
+    server holds: accepted means sent, a refusal means nothing was kept (unless
+    an earlier attempt may have been).
     """
 
     def update(row: WeeklyRow) -> WeeklyRow:
         if row.status is WeeklyStatus.POSSIBLY_SENT:
             if result is AttemptResult.ACCEPTED:
                 return replace(row, status=WeeklyStatus.SENT, last_result=result)
-            if result in _REJECTIONS:
+            if result in _REJECTIONS and not row.may_be_held:
                 return replace(row, status=WeeklyStatus.DISCARDED, last_result=result)
             return row
         if row.status is not WeeklyStatus.IN_FLIGHT:
@@ -596,7 +621,11 @@ def weekly_finished(
         if result is AttemptResult.ACCEPTED:
             status, due_at = WeeklyStatus.SENT, row.due_at
         elif result in _REJECTIONS:
-            status, due_at = WeeklyStatus.REJECTED, row.due_at
+            # Final; possibly sent still if an earlier attempt may have arrived.
+            status = (
+                WeeklyStatus.POSSIBLY_SENT if row.may_be_held else WeeklyStatus.REJECTED
+            )
+            due_at = row.due_at
         elif result is AttemptResult.RATE_LIMITED:
             wait = max(MIN_RATE_LIMIT_WAIT, retry_after or timedelta(0))
             status, due_at = WeeklyStatus.PENDING, now + min(wait, MAX_WEEKLY_WAIT)
@@ -605,7 +634,13 @@ def weekly_finished(
             backoff = min(FIRST_BACKOFF * 2**doublings, MAX_BACKOFF)
             jitter = rng.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
             status, due_at = WeeklyStatus.PENDING, now + backoff * jitter
-        return replace(row, status=status, due_at=due_at, last_result=result)
+        return replace(
+            row,
+            status=status,
+            due_at=due_at,
+            last_result=result,
+            may_be_held=row.may_be_held or result not in _NOTHING_KEPT,
+        )
 
     return _with_weekly(outbox, period_start, update)
 
@@ -614,13 +649,14 @@ def weekly_not_started(outbox: Outbox, period_start: date) -> Outbox:
     """Take back a week marked in flight whose request never began.
 
     Still in flight, it is pending again; cut off meanwhile, nothing left the
-    machine, so it is discarded.
+    machine this time, so it is discarded (unless an earlier attempt may have
+    reached the server).
     """
 
     def update(row: WeeklyRow) -> WeeklyRow:
         if row.status is WeeklyStatus.IN_FLIGHT:
             return replace(row, status=WeeklyStatus.PENDING)
-        if row.status is WeeklyStatus.POSSIBLY_SENT:
+        if row.status is WeeklyStatus.POSSIBLY_SENT and not row.may_be_held:
             return replace(row, status=WeeklyStatus.DISCARDED)
         return row
 

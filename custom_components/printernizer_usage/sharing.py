@@ -54,6 +54,7 @@ from .outbox import (
     endpoint_changed,
     forget_acknowledged,
     id_regenerated,
+    is_rejection,
     next_due,
     next_submission_at,
     next_wakeup,
@@ -576,6 +577,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         if attempt is None:
             await self._async_save()  # cut off: the row is possibly sent
             return
+        # An opt-out between the answer and here already cut the row off.
+        answered_in_flight = self._row_status(row) is WeeklyStatus.IN_FLIGHT
         now = dt_util.utcnow()
         self._outbox = weekly_finished(
             self._outbox,
@@ -589,7 +592,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._last_accepted = now.replace(minute=0, second=0, microsecond=0)
             for issue in (*_SUBMISSION_ISSUES, "submission_invalid"):
                 self._clear_issue(issue)
-        elif self._row_status(row) is WeeklyStatus.REJECTED:
+        elif answered_in_flight and is_rejection(attempt.result):
             self._raise_rejection_issue(attempt)
         await self._async_save(
             LoggedAttempt(

@@ -51,7 +51,7 @@ from .payload import (
     week_start,
 )
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 EXPORT_VERSION: Final = 1
 _EPOCH: Final = date(1970, 1, 1)
 # How long to wait for another process holding the file before giving up.
@@ -130,6 +130,13 @@ _MIGRATIONS: Final = (
             result TEXT NOT NULL,
             http_status INTEGER
         )""",
+    ),
+    (
+        # Whether a failed attempt may have reached the server. Rows from
+        # before are taken to, once tried: nothing then told the failures apart.
+        "ALTER TABLE weekly_submission ADD COLUMN may_be_held INTEGER NOT NULL "
+        "DEFAULT 0 CHECK (may_be_held IN (0, 1))",
+        "UPDATE weekly_submission SET may_be_held = 1 WHERE attempts > 0",
     ),
 )
 
@@ -600,7 +607,8 @@ class LocalStatisticsStore:
     def _weekly_rows(self) -> tuple[WeeklyRow, ...]:
         rows = self._db.execute(
             "SELECT period_start, installation_id, body, due_at, status, attempts, "
-            "last_result, endpoints FROM weekly_submission ORDER BY period_start"
+            "last_result, endpoints, may_be_held FROM weekly_submission "
+            "ORDER BY period_start"
         )
         return tuple(
             WeeklyRow(
@@ -612,6 +620,7 @@ class LocalStatisticsStore:
                 attempts=attempts,
                 last_result=None if result is None else AttemptResult(result),
                 endpoints=tuple(json.loads(endpoints)),
+                may_be_held=bool(may_be_held),
             )
             for (
                 period_start,
@@ -622,6 +631,7 @@ class LocalStatisticsStore:
                 attempts,
                 result,
                 endpoints,
+                may_be_held,
             ) in rows
         )
 
@@ -672,7 +682,7 @@ class LocalStatisticsStore:
             )
             self._db.execute("DELETE FROM weekly_submission")
             self._db.executemany(
-                "INSERT INTO weekly_submission VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO weekly_submission VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         day_number(row.period_start),
@@ -683,6 +693,7 @@ class LocalStatisticsStore:
                         row.attempts,
                         row.last_result,
                         json.dumps(row.endpoints),
+                        int(row.may_be_held),
                     )
                     for row in outbox.weekly
                 ],
@@ -819,6 +830,7 @@ class LocalStatisticsStore:
                     "last_result": row.last_result,
                     "due_at": row.due_at.isoformat(),
                     "endpoints": list(row.endpoints),
+                    "may_be_held": row.may_be_held,
                     "payload": json.loads(row.body),
                 }
                 for row in self._weekly_rows()

@@ -179,6 +179,9 @@ async def _async_request(
             # so a connection lost after the server stored a week cannot make
             # that week look unsent (and be sent twice).
             answer = await _read_capped(response) if 400 <= status < 500 else b""
+    except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError):
+        # The connection never opened: nothing of the request left the machine.
+        return Attempt(AttemptResult.UNREACHABLE, None)
     except TimeoutError:
         return Attempt(AttemptResult.TIMEOUT, None)
     except (aiohttp.ClientError, OSError):

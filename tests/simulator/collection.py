@@ -6,7 +6,8 @@ the API key (403 without one, 401 for a wrong one; a body that is not JSON is
 without Retry-After), stores duplicates, and answers 200 with a submission id
 that is reused after deletions. DELETE /installation/{id} deletes and counts.
 Faults can be injected: slow answers, refused connections, 5xx with HTML
-bodies, truncated JSON, and an answer lost after the submission was stored.
+bodies, truncated JSON, an answer lost or held back after the submission was
+stored, redirects, and bodies that never end.
 
 Run it alone with `python -m tests.simulator.collection` (see --help).
 """
@@ -247,14 +248,19 @@ class Submission:
     payload: dict[str, Any]
     headers: dict[str, str]
     received_at: datetime
+    # The server kept it, but its answer never reached the client.
+    answer_lost: bool = False
 
 
 class CollectionSimulator(LoopbackServer):
     """The collection server's protocol, with controls for tests.
 
     Faults: "slow", "html_500" / "html_502" / "html_503", "truncated",
-    "lost" (the submission is stored, the answer never arrives), and
-    "redirect_301" ... "redirect_308" (to the base URL given as the body).
+    "lost" (the submission is stored, the answer never arrives), "stall" (the
+    submission is stored, the answer waits for `release_stalled`),
+    "endless" (an answer with the status given as the body, default 200,
+    whose body never ends), and "redirect_301" ... "redirect_308" (to the
+    base URL given as the body).
     """
 
     thread_name = "collection-simulator"
@@ -273,6 +279,10 @@ class CollectionSimulator(LoopbackServer):
         self.hourly_counts: dict[tuple[str, datetime], int] = {}
         self.deletions: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path)
+        # Every X-API-Key that came with a request, in order ("" for none).
+        self.keys_received: list[str] = []
+        self.stalled = 0  # answers held back by a "stall" fault right now
+        self._release: asyncio.Event | None = None
 
     # ----- controls ---------------------------------------------------------------
 
@@ -280,6 +290,17 @@ class CollectionSimulator(LoopbackServer):
         """Return what the server holds for an installation."""
         with self.lock:
             return [s for s in self.submissions if s.installation_id == installation_id]
+
+    def release_stalled(self) -> None:
+        """Let the answers held back by "stall" faults go (to whoever still listens)."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(lambda: self._released().set())
+
+    def _released(self) -> asyncio.Event:
+        """Return the event stalled answers wait for (made on the server's loop)."""
+        if self._release is None:
+            self._release = asyncio.Event()
+        return self._release
 
     # ----- serving ----------------------------------------------------------------
 
@@ -297,6 +318,7 @@ class CollectionSimulator(LoopbackServer):
     ) -> web.StreamResponse:
         with self.lock:
             self.requests.append((request.method, request.path))
+            self.keys_received.append(request.headers.get("X-API-Key", ""))
             fault = self.take_fault(request.path)
         redirect = None if fault is None else redirect_response(fault, request)
         if redirect is not None:
@@ -310,6 +332,8 @@ class CollectionSimulator(LoopbackServer):
             )
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "endless":
+            return await self._endless(request, fault.body or 200)
         response: web.StreamResponse = await handler(request)
         if fault is not None and fault.kind == "truncated":
             return web.Response(
@@ -317,8 +341,40 @@ class CollectionSimulator(LoopbackServer):
             )
         if fault is not None and fault.kind == "lost":
             # The server did its work; the answer never arrives.
+            self._lose_answer()
             assert request.transport is not None
             request.transport.close()
+        if fault is not None and fault.kind == "stall":
+            self._lose_answer()
+            release = self._released()
+            release.clear()
+            with self.lock:
+                self.stalled += 1
+            try:
+                await release.wait()
+            finally:
+                with self.lock:
+                    self.stalled -= 1
+        return response
+
+    def _lose_answer(self) -> None:
+        """Note that the answer to the latest submission will not arrive."""
+        with self.lock:
+            if self.submissions:
+                self.submissions[-1].answer_lost = True
+
+    async def _endless(self, request: web.Request, status: int) -> web.StreamResponse:
+        """Answer with a JSON-looking body that goes on until the client leaves."""
+        response = web.StreamResponse(
+            status=status, headers={"Content-Type": "application/json"}
+        )
+        await response.prepare(request)
+        chunk = b'{"detail": [' + b" " * 65536
+        try:
+            while True:
+                await response.write(chunk)
+        except (ConnectionError, RuntimeError):
+            pass  # the client hung up, as it should
         return response
 
     def _key_problem(self, request: web.Request) -> web.Response | None:
