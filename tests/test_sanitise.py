@@ -28,6 +28,10 @@ from custom_components.printernizer_usage.const import (
         (2.42, "unknown"),
         ("2.42.0 built by alice on printer-host", "unknown"),
         ("/opt/printernizer/2.42.0", "unknown"),
+        ("\u0662.\u0664\u0662.\u0660", "unknown"),  # Arabic-Indic digits
+        ("\uff12.\uff14\uff12.\uff10", "unknown"),  # full-width digits
+        ("2.42.0000", "unknown"),  # room for a hidden number
+        ("2048.1.1", "unknown"),
     ],
 )
 def test_app_version(value: object, expected: str) -> None:
@@ -42,6 +46,7 @@ def test_app_version(value: object, expected: str) -> None:
         ("3.12", None),
         ("3.12.1.4", None),
         ("3.12.1+", None),
+        ("\u0663.\u0661\u0662.\u0661", None),
         ("3.12.1 (main, Dec 2023)", None),
         (3.12, None),
         (None, None),

@@ -33,6 +33,7 @@ from custom_components.printernizer_usage.const import (
     CONF_SHARE_STATISTICS,
     DOMAIN,
 )
+from custom_components.printernizer_usage.sharing import SharingSettings
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
 from .conftest import ENTRY_ID, SEND_OFFSET as OFFSET
@@ -529,14 +530,22 @@ async def until(condition: Callable[[], bool]) -> None:
         pause.wait(0.001)  # real time, whatever the frozen clock says
 
 
+@pytest.mark.parametrize("change", ["opt_out", "new_server"])
 async def test_consent_is_checked_again_right_before_the_request(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
+    elsewhere: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
+    *,
     monkeypatch: pytest.MonkeyPatch,
+    change: str,
 ) -> None:
-    """An opt-out made while a send was being prepared stops that very send."""
+    """A change made while a send was being prepared stops that very send.
+
+    Nothing left the machine: after an opt-out the week is discarded; after a
+    change of server it goes to the new one.
+    """
     await queue_first_week(hass, sharing_entry, freezer)
     reached, release = threading.Event(), threading.Event()
     save = LocalStatisticsStore.save_sharing
@@ -555,16 +564,29 @@ async def test_consent_is_checked_again_right_before_the_request(
         sharing_entry.runtime_data.sharing.async_send_due()
     )
     await until(reached.is_set)
-    hass.config_entries.async_update_entry(
-        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
+    changed = (
+        {CONF_SHARE_STATISTICS: False}
+        if change == "opt_out"
+        else {CONF_COLLECTION_URL: elsewhere.url, CONF_COLLECTION_API_KEY: ""}
     )
-    await until(lambda: sensor(hass, "sharing") == "off")
+    changed_to = {**sharing_entry.options, **changed}
+    hass.config_entries.async_update_entry(sharing_entry, options=changed_to)
+    # Applied before anything awaits (the store is still busy with the save).
+    sharing = sharing_entry.runtime_data.sharing
+    await until(lambda: sharing._settings == SharingSettings.from_options(changed_to))
     release.set()
     await sending
-    await hass.async_block_till_done()
+    monkeypatch.setattr(LocalStatisticsStore, "save_sharing", save)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + 2 * HOUR)
     assert [r for r in collection.requests if r[0] == "POST"] == []
     data = await export(hass, sharing_entry)
-    assert [row["status"] for row in data["weekly_submissions"]] == ["discarded"]
+    [row] = data["weekly_submissions"]
+    if change == "opt_out":
+        assert row["status"] == "discarded"
+        assert elsewhere.requests == []
+    else:
+        assert row["status"] == "sent"
+        assert periods(elsewhere) == [row["payload"]["period"]["start"]]
 
 
 async def test_a_send_cut_off_by_unloading_is_resent_with_its_key(

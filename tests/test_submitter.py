@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
 import re
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -267,6 +267,8 @@ async def test_rate_limited_without_retry_after(
         ("Retry-After:  7 ", timedelta(seconds=7)),
         ("Retry-After: 0", timedelta(0)),
         ("Retry-After: 99999999999999999999999999", timedelta(hours=24)),
+        # More digits than Python turns into an int: still just "a long wait".
+        ("Retry-After: " + "9" * 5000, timedelta(hours=24)),
         ("Retry-After: Wed, 21 Oct 2026 07:28:00 GMT", None),
         ("Retry-After: -5", None),
         ("Retry-After: 1.5", None),
@@ -355,6 +357,17 @@ async def test_oversized_bodies(
     canned.answer = answer
     attempt = await async_submit(session, Endpoint(canned.url, "k"), payload(), KEY)
     assert attempt.result == result
+
+
+@pytest.mark.parametrize("status", [401, 422])
+@pytest.mark.parametrize("nesting", ["[" * 60000, '{"a":' * 12000])
+async def test_nesting_too_deep_to_parse_is_not_json(
+    canned: CannedServer, session: aiohttp.ClientSession, status: int, nesting: str
+) -> None:
+    """Under the size cap but too deep for the parser: not the server's verdict."""
+    canned.answer = http(status, nesting.encode())
+    attempt = await async_submit(session, Endpoint(canned.url, "k"), payload(), KEY)
+    assert attempt == Attempt(AttemptResult.NON_JSON_BODY, status)
 
 
 @pytest.mark.parametrize(
@@ -581,3 +594,25 @@ def test_user_agent_names_the_manifest_version() -> None:
     """The agent string carries the version HACS and Home Assistant show."""
     version = json.loads(MANIFEST.read_text(encoding="utf-8"))["version"]
     assert f"printernizer_usage/{version}" == USER_AGENT
+
+
+class NoNetwork:
+    """Stands in for aiohttp's session where nothing may be sent at all."""
+
+    def request(self, *args: object, **kwargs: object) -> None:
+        """Fail the test: a request was about to be made."""
+        pytest.fail(f"a request was made: {args}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://stats.example.org", "ftp://stats.example.org", "http://10.0.0.5:8090"],
+)
+async def test_no_request_to_an_address_the_forms_would_refuse(url: str) -> None:
+    """An address from a hand-edited file gets nothing, not even the id in a path."""
+    session = cast("aiohttp.ClientSession", NoNetwork())
+    deleted = await async_request_deletion(session, Endpoint(url, "k"), INSTALLATION_ID)
+    submitted = await async_submit(session, Endpoint(url, "k"), payload(), KEY)
+    health = await async_check_health(session, url)
+    assert deleted == submitted == Attempt(AttemptResult.UNREACHABLE, None)
+    assert health is AttemptResult.UNREACHABLE

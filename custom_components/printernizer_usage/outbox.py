@@ -142,7 +142,7 @@ def classify_response(status: int, body: bytes) -> AttemptResult:
         return AttemptResult.SERVER_ERROR
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deeply nested is not JSON to us
         return AttemptResult.NON_JSON_BODY
     return _CLIENT_ERRORS.get(status, AttemptResult.CLIENT_ERROR)
 
@@ -645,20 +645,25 @@ def weekly_finished(
     return _with_weekly(outbox, period_start, update)
 
 
-def weekly_not_started(outbox: Outbox, period_start: date) -> Outbox:
+def weekly_not_started(
+    outbox: Outbox, period_start: date, history: ConsentHistory
+) -> Outbox:
     """Take back a week marked in flight whose request never began.
 
-    Still in flight, it is pending again; cut off meanwhile, nothing left the
-    machine this time, so it is discarded (unless an earlier attempt may have
-    reached the server).
+    Nothing left the machine this time. Still in flight, or cut off by a
+    change of server while the user still shares, it is pending again (for
+    the new server); cut off by an opt-out, it is discarded. Either way, if
+    an earlier attempt may have reached a server, it stays possibly sent.
     """
 
     def update(row: WeeklyRow) -> WeeklyRow:
         if row.status is WeeklyStatus.IN_FLIGHT:
             return replace(row, status=WeeklyStatus.PENDING)
-        if row.status is WeeklyStatus.POSSIBLY_SENT and not row.may_be_held:
-            return replace(row, status=WeeklyStatus.DISCARDED)
-        return row
+        if row.status is not WeeklyStatus.POSSIBLY_SENT or row.may_be_held:
+            return row
+        if history.sharing and week_is_eligible(history, row.period_start):
+            return replace(row, status=WeeklyStatus.PENDING)
+        return replace(row, status=WeeklyStatus.DISCARDED)
 
     return _with_weekly(outbox, period_start, update)
 

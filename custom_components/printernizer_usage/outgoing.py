@@ -11,7 +11,37 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import aiohttp
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from yarl import URL
+
+
+def async_create_collection_session(
+    hass: HomeAssistant, *, auto_cleanup: bool = True
+) -> aiohttp.ClientSession:
+    """Return a session for the collection server that keeps no cookies.
+
+    Home Assistant's shared session keeps every cookie a server sets and sends
+    it back with every later request: under a new installation id too, or from
+    another entry, which would link them. This one uses the same connections
+    and certificate checks, and forgets cookies. Made while an entry sets up,
+    it ends with the entry; with auto_cleanup off, the caller detaches it.
+    """
+    return async_create_clientsession(
+        hass, auto_cleanup=auto_cleanup, cookie_jar=aiohttp.DummyCookieJar()
+    )
+
+
+@asynccontextmanager
+async def async_collection_session_once(
+    hass: HomeAssistant,
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """Yield a cookie-less collection session for a few requests, then let it go."""
+    session = async_create_collection_session(hass, auto_cleanup=False)
+    try:
+        yield session
+    finally:
+        session.detach()
 
 
 @asynccontextmanager

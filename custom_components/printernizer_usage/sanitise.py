@@ -10,10 +10,12 @@ UNKNOWN_VERSION = "unknown"
 
 # A release number such as 2.42.0, 2.42.0-beta.1 or 2.42.0rc2; anything else,
 # a build note with a name in it say, may be free text.
+# ASCII digits only (\d would let any script's digits through), and few of
+# them: a release number has no room to carry anything else.
 _APP_VERSION = re.compile(
-    r"\d{1,4}(\.\d{1,4}){1,3}([-.]?(a|b|rc|alpha|beta|dev|post)\.?\d{0,4})?"
+    r"[0-9]{1,3}(\.[0-9]{1,3}){1,3}([-.]?(a|b|rc|alpha|beta|dev|post)\.?[0-9]{0,3})?"
 )
-_PYTHON_VERSION = re.compile(r"(\d{1,2})\.(\d{1,3})\.(\d{1,3})")
+_PYTHON_VERSION = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}\.[0-9]{1,3}")
 
 _PRINTER_TYPES = {
     "bambu_lab": PrinterType.BAMBU_LAB,

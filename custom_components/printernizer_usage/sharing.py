@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -71,6 +70,7 @@ from .outbox import (
     weekly_started,
     weeks_to_build,
 )
+from .outgoing import async_collection_session_once, async_create_collection_session
 from .payload import fields_added_after, week_bounds, week_start
 from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
@@ -215,7 +215,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
         self._store = store
         self._settings = settings
-        self._session = async_get_clientsession(hass)
+        self._session = async_create_collection_session(hass)
         self._history = ConsentHistory()
         self._outbox = Outbox()
         self._send_offset = timedelta(0)
@@ -570,7 +570,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Consent is checked again right before the request: an opt-out made
         # while the row was being saved has cut it off, before anything left.
         if not self._may_send(row, endpoint):
-            self._outbox = weekly_not_started(self._outbox, row.period_start)
+            self._outbox = weekly_not_started(
+                self._outbox, row.period_start, self._history
+            )
             await self._async_save()
             return
         attempt = await self._async_request_week(row, endpoint)
@@ -844,18 +846,18 @@ async def async_send_deletions_before_removal(
     if not waiting:
         return
     settings = SharingSettings.from_options(options)
-    session = async_get_clientsession(hass)
-    requests = [
-        async_request_deletion(
-            session, deletion_endpoint(row, settings), row.installation_id
-        )
-        for row in waiting
-    ]
-    try:
-        async with asyncio.timeout(REMOVAL_DEADLINE.total_seconds()):
-            attempts = await asyncio.gather(*requests)
-    except TimeoutError:
-        attempts = []
+    async with async_collection_session_once(hass) as session:
+        requests = [
+            async_request_deletion(
+                session, deletion_endpoint(row, settings), row.installation_id
+            )
+            for row in waiting
+        ]
+        try:
+            async with asyncio.timeout(REMOVAL_DEADLINE.total_seconds()):
+                attempts = await asyncio.gather(*requests)
+        except TimeoutError:
+            attempts = []
     acknowledged = sum(
         attempt.result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND)
         for attempt in attempts

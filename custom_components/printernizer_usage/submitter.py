@@ -164,7 +164,16 @@ async def _async_request(
     headers: dict[str, str],
     body: bytes | None,
 ) -> Attempt:
-    """Send one request and classify the answer; no content of it is kept or logged."""
+    """Send one request and classify the answer; no content of it is kept or logged.
+
+    A last gate: an address read back from a file (a deletion request's, say)
+    is held to the rule the forms apply, so a hand-edited plain-http one gets
+    nothing, not even the installation id in the path.
+    """
+    if url.scheme != "https" and not (
+        url.scheme == "http" and _is_loopback(url.host or "")
+    ):
+        return Attempt(AttemptResult.UNREACHABLE, None)
     try:
         async with async_request(
             session,
@@ -210,10 +219,12 @@ def _retry_after(value: str | None) -> timedelta | None:
 
     The documented server sends none; the outbox waits at least an hour then.
     """
-    if value is None or not _SECONDS.fullmatch(value.strip()):
+    if value is None or not _SECONDS.fullmatch(value := value.strip()):
         return None
-    # The outbox never waits longer; capping first keeps timedelta from overflowing.
-    seconds = min(int(value), int(MAX_WEEKLY_WAIT.total_seconds()))
+    # The outbox never waits longer. Capping first keeps timedelta from
+    # overflowing, and int() from refusing thousands of digits.
+    longest = int(MAX_WEEKLY_WAIT.total_seconds())
+    seconds = longest if len(value) > len(str(longest)) else min(int(value), longest)
     return timedelta(seconds=seconds)
 
 

@@ -279,8 +279,10 @@ class CollectionSimulator(LoopbackServer):
         self.hourly_counts: dict[tuple[str, datetime], int] = {}
         self.deletions: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path)
-        # Every X-API-Key that came with a request, in order ("" for none).
-        self.keys_received: list[str] = []
+        # The headers of every request, in order.
+        self.headers_received: list[dict[str, str]] = []
+        # Tag every client with a cookie, as a tracking server would.
+        self.sets_cookies = False
         self.stalled = 0  # answers held back by a "stall" fault right now
         self._release: asyncio.Event | None = None
 
@@ -318,7 +320,7 @@ class CollectionSimulator(LoopbackServer):
     ) -> web.StreamResponse:
         with self.lock:
             self.requests.append((request.method, request.path))
-            self.keys_received.append(request.headers.get("X-API-Key", ""))
+            self.headers_received.append(dict(request.headers))
             fault = self.take_fault(request.path)
         redirect = None if fault is None else redirect_response(fault, request)
         if redirect is not None:
@@ -335,6 +337,8 @@ class CollectionSimulator(LoopbackServer):
         if fault is not None and fault.kind == "endless":
             return await self._endless(request, fault.body or 200)
         response: web.StreamResponse = await handler(request)
+        if self.sets_cookies:
+            response.set_cookie("tracker", "client-42", max_age=365 * 24 * 3600)
         if fault is not None and fault.kind == "truncated":
             return web.Response(
                 status=200, text='{"status": "succ', content_type="application/json"
