@@ -10,10 +10,15 @@ Hypothesis draws a history: where in the week it starts, whether the user
 shares from the start, the send offset, then up to 30 steps. A step moves the
 clock forward (by minutes, hours or up to ten days, or to a minute before,
 exactly at, or a minute after the next Monday 00:00 UTC), opts in or out
-through the entry's options, restarts the entry (unload and set up), makes the
-server refuse connections or listen again, or has it answer the next
-submission with an HTML 500. A finale then gives the server back and lets
-three weeks pass, waking whenever the integration says it will send next.
+through the entry's options, points the entry at the other of two collection
+servers, restarts the entry (unload and set up), makes the servers refuse
+connections or listen again, or has the current one answer the next
+submission with an HTML 500 or a redirect to the other server. Three steps
+catch a request in flight: the clock goes to the next planned submission,
+the server stores the week and holds its answer back, and the user opts
+out, switches servers, or Home Assistant restarts. A finale then
+gives the servers back and lets three weeks pass, waking whenever the
+integration says it will send next.
 
 The test keeps its own list of what the user decided and when, and after
 every step (and every wake-up of the finale) holds the server to it:
@@ -22,17 +27,24 @@ every step (and every wake-up of the finale) holds the server to it:
    week's start (opted in at or before Monday 00:00 UTC) and did not opt out
    before the week ended;
 2. the week had ended when it arrived, and its send offset had passed;
-3. no week arrived twice for the same installation id;
+3. no week arrived twice for the same installation id, unless the server's
+   answer to every earlier copy was lost and the copies carry the same
+   Idempotency-Key (a week cut off by a restart is sent again so);
 4. no week arrived after an opt-out made after its start, even one made once
    the week had closed: a later opt-in covers only whole weeks from then on;
-5. the entry is still loaded.
+5. every request reached the server the entry pointed at when it was made,
+   with that server's key: none followed a redirect, none went to a server
+   left behind;
+6. every week a server holds is recorded as sent or possibly sent (or is
+   waiting to be sent again, marked as possibly held), never as unsent;
+7. the entry is still loaded.
 
 After the finale, a user who shares must have had every week that lay wholly
 inside it delivered, and the consent the integration stored must equal the
 model's. Two hand-written histories (EXPLICIT) are played first in every run.
-Over the whole run drawn histories must have delivered weeks, and weeks must
-have arrived during the steps, not only in finales, so the test cannot pass by
-sending nothing.
+Over the whole run drawn histories must have delivered weeks, weeks must
+have arrived during the steps, not only in finales, and requests must have
+been caught in flight, so the test cannot pass by sending nothing.
 
 Why a plain `def` test: the `hass` fixture of pytest-homeassistant-custom-
 component is async and lives on the test's event loop. pytest-asyncio can run
@@ -58,6 +70,7 @@ phase is left out: it traces every line Home Assistant runs.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import itertools
@@ -96,8 +109,9 @@ from custom_components.printernizer_usage.store import (
 
 from .conftest import BASELINE_ID
 from .hypothesis_profiles import examples
-from .simulator.collection import CollectionSimulator
+from .simulator.collection import CollectionSimulator, Submission
 from .simulator.printernizer import PrinternizerSimulator
+from .test_sharing import until
 
 WEEK = timedelta(days=7)
 MINUTE = timedelta(minutes=1)
@@ -127,10 +141,14 @@ AMOUNTS = {
 # steady user seldom changes their mind, so weeks get sent amid restarts and
 # server faults; a fickle one often does, so that opt-outs meet weeks in every
 # state (open, closed and waiting, failed and waiting for a retry).
-EVENTS = ["restart", "refuse", "accept", "fail_500"]
+EVENTS = ["restart", "refuse", "accept", "fail_500", "redirect", "switch"]
+# A request caught in flight, then a change of mind or a restart.
+IN_FLIGHT = ["stall_opt_out", "stall_switch", "stall_restart"]
 TIME = [*AMOUNTS, "advance_days", "advance_days", "to_monday"]
-STEADY = [*TIME, *TIME, *EVENTS, "opt_in", "opt_out"]
-FICKLE = [*TIME, *EVENTS, *["opt_in", "opt_out"] * 3]
+STEADY = [*TIME, *TIME, *EVENTS, *IN_FLIGHT, "opt_in", "opt_out"]
+FICKLE = [*TIME, *EVENTS, *IN_FLIGHT, *["opt_in", "opt_out"] * 3]
+# How a week a server holds may stand locally.
+HELD = {"sent", "possibly_sent"}
 
 
 def steps(kinds: list[str]) -> st.SearchStrategy[list[Step]]:
@@ -216,6 +234,28 @@ EXPLICIT = [
             ("advance_days", 7 * 24 * 60 + 60),
         ],
     ),
+    # Requests caught in flight, one for each change, then a redirect to the
+    # server left behind: the opt-out leaves its week possibly sent, the
+    # switch keeps its week from the new server, the restart sends its week
+    # again with the same key (and the redirect refuses that copy), and the
+    # first server hears nothing while the entry points elsewhere.
+    History(
+        start_minutes=0,
+        shares_from_start=True,
+        send_offset_seconds=3600,
+        fickle=False,
+        steps=[
+            ("stall_opt_out", 0),
+            ("opt_in", 0),
+            ("advance_days", 8 * 24 * 60),
+            ("stall_switch", 0),
+            ("stall_restart", 0),
+            ("redirect", 0),
+            ("advance_days", 7 * 24 * 60 + 120),
+            ("switch", 0),
+            ("advance_days", 8 * 24 * 60),
+        ],
+    ),
 ]
 
 
@@ -280,6 +320,7 @@ def reset(collection: CollectionSimulator) -> None:
         collection.deletions.clear()
         collection.hourly_counts.clear()
         collection.faults.clear()
+        collection.headers_received.clear()
 
 
 @dataclass
@@ -288,12 +329,22 @@ class Player:
 
     hass: HomeAssistant
     freezer: FrozenDateTimeFactory
-    collection: CollectionSimulator
+    servers: tuple[CollectionSimulator, CollectionSimulator]
     entry: MockConfigEntry
     offset: timedelta
     now: datetime
+    tally: Counter[str]
     model: ConsentModel = field(default_factory=ConsentModel)
     listening: bool = True
+    current: int = 0  # the server the entry points at
+    # How many requests of each server were held to the endpoint already.
+    accounted: list[int] = field(default_factory=lambda: [0, 0])
+    trail: list[Step] = field(default_factory=list)
+
+    @property
+    def collection(self) -> CollectionSimulator:
+        """Return the server the entry points at."""
+        return self.servers[self.current]
 
     async def start(self) -> None:
         """Set the entry up, as Home Assistant does when it starts."""
@@ -313,13 +364,36 @@ class Player:
         async_fire_time_changed(self.hass, when)
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
-    async def set_options(self, options: dict[str, Any]) -> None:
-        """Change the options as the options flow does."""
+    async def set_options(
+        self, options: dict[str, Any], *, settle: bool = True
+    ) -> None:
+        """Change the options as the options flow does (and let it all run)."""
         self.hass.config_entries.async_update_entry(self.entry, options=options)
-        await self.hass.async_block_till_done(wait_background_tasks=True)
+        if settle:
+            await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def restart(self) -> None:
+        """Unload the entry and set it up again."""
+        assert await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await self.hass.async_block_till_done()
+        await self.start()
+
+    async def switch(self, *, settle: bool) -> None:
+        """Point the entry at the other server (whether sharing or not)."""
+        self.account()  # what came so far came under the old endpoint
+        self.current = 1 - self.current
+        await self.set_options(
+            {
+                **self.entry.options,
+                CONF_COLLECTION_URL: self.collection.url,
+                CONF_COLLECTION_API_KEY: self.collection.api_key,
+            },
+            settle=settle,
+        )
 
     async def play(self, step: Step) -> None:
         """Apply one step."""
+        self.trail.append(step)
         action, amount = step
         collection = self.collection
         if action.startswith("advance"):
@@ -329,44 +403,130 @@ class Player:
             if target <= self.now:
                 target += WEEK
             await self.travel(target)
-        elif action == "opt_in":
-            self.model.decide(self.now, share=True)
-            await self.set_options(share_options(collection))
-        elif action == "opt_out":
-            self.model.decide(self.now, share=False)
-            await self.set_options({**self.entry.options, CONF_SHARE_STATISTICS: False})
-        elif action == "restart":
-            assert await self.hass.config_entries.async_unload(self.entry.entry_id)
-            await self.hass.async_block_till_done()
-            await self.start()
-        elif action == "refuse" and self.listening:
-            collection.refuse_connections()
+        elif action.startswith("stall_"):
+            await self.in_flight(action.removeprefix("stall_"))
+        else:
+            await self.change(action)
+        if action == "refuse" and self.listening:
+            for server in self.servers:
+                server.refuse_connections()
             self.listening = False
         elif action == "accept" and not self.listening:
-            collection.accept_connections()
+            for server in self.servers:
+                server.accept_connections()
             self.listening = True
         elif action == "fail_500":
             collection.fail("html_500", "/submit")
+        elif action == "redirect":
+            other = self.servers[1 - self.current]
+            collection.fail("redirect_307", "/submit", body=other.url)
 
-    def check(self, history: list[Step]) -> None:
-        """Hold everything the server received to the model."""
-        with self.collection.lock:
-            received = list(self.collection.submissions)
-        seen: set[tuple[str, datetime]] = set()
-        for submission in received:
+    async def change(self, action: str, *, settle: bool = True) -> None:
+        """Opt in or out, switch servers or restart (other actions: nothing).
+
+        Unsettled, the change is made but what it sets off may still run.
+        """
+        if action == "opt_in":
+            self.model.decide(self.now, share=True)
+            await self.set_options(share_options(self.collection), settle=settle)
+        elif action == "opt_out":
+            self.model.decide(self.now, share=False)
+            await self.set_options(
+                {**self.entry.options, CONF_SHARE_STATISTICS: False}, settle=settle
+            )
+        elif action == "switch":
+            await self.switch(settle=settle)
+        elif action == "restart":
+            await self.restart()
+
+    async def in_flight(self, action: str) -> None:
+        """Catch the next planned submission in flight, then make a change.
+
+        The server stores the week and holds its answer back, and the change
+        comes. With nothing planned (or the servers away) it comes alone.
+        """
+        sharing = self.entry.runtime_data.sharing
+        planned = sharing.data.next_submission
+        server = self.collection
+        task = None
+        if planned is not None and self.listening:
+            server.fail("stall", "/submit")
+            before = sharing._send_task
+            self.now = max(planned, self.now + timedelta(seconds=1))
+            self.freezer.move_to(self.now)
+            async_fire_time_changed(self.hass, self.now)
+            task = sharing._send_task
+            if task is not before and task is not None:
+                # Held back, or the send ended without reaching the stall.
+                await until(lambda: server.stalled > 0 or task.done())
+            with server.lock:
+                server.faults = [f for f in server.faults if f.kind != "stall"]
+                caught = server.stalled > 0
+            if caught:
+                # The clock stays: moved, it would time the request out.
+                self.tally["requests caught in flight"] += 1
+        try:
+            await self.change(action, settle=False)
+            # The change ends the request at once: the server's answer is
+            # still held back, so a request left running would never end.
+            if task is not None:
+                await until(task.done)
+        finally:
+            server.release_stalled()
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    def account(self) -> None:
+        """Hold every request since the last look to the endpoint it was made under."""
+        for index, server in enumerate(self.servers):
+            with server.lock:
+                new = server.requests[self.accounted[index] :]
+                keys = {h.get("X-API-Key", "") for h in server.headers_received}
+                self.accounted[index] = len(server.requests)
+            assert keys <= {server.api_key}, f"another server's key after {self.trail}"
+            if index != self.current:
+                assert not new, f"{new} reached a server left behind: {self.trail}"
+
+    async def check(self, history: list[Step]) -> None:
+        """Hold everything the servers received to the model."""
+        self.account()
+        received: list[tuple[int, Submission]] = []
+        for index, server in enumerate(self.servers):
+            with server.lock:
+                received += [(index, s) for s in server.submissions]
+        received.sort(key=lambda pair: pair[1].received_at)
+        copies: dict[tuple[str, datetime], list[tuple[int, Submission]]] = {}
+        for index, submission in received:
             week = datetime.fromisoformat(submission.payload["period"]["start"])
             arrived = submission.received_at
             what = f"week {week:%Y-%m-%d} at {arrived:%Y-%m-%d %H:%M} after {history}"
             assert self.model.week_eligible(week), f"not covered by consent: {what}"
             assert arrived >= week + WEEK, f"sent before the week ended: {what}"
             assert arrived >= week + WEEK + self.offset, f"sent early: {what}"
-            key = (submission.installation_id, week)
-            assert key not in seen, f"sent twice: {what}"
-            seen.add(key)
+            earlier = copies.setdefault((submission.installation_id, week), [])
+            key = submission.headers["Idempotency-Key"]
+            assert all(
+                (where, copy.answer_lost, copy.headers["Idempotency-Key"])
+                == (index, True, key)
+                for where, copy in earlier
+            ), f"sent twice: {what}"
+            earlier.append((index, submission))
             assert not self.model.opted_out_between(week, arrived), (
                 f"sent after an opt-out: {what}"
             )
         assert self.entry.state is ConfigEntryState.LOADED, history
+        data: dict[str, Any] = await self.entry.runtime_data.store.async_call(
+            LocalStatisticsStore.export
+        )
+        rows = {row["period_start"]: row for row in data["weekly_submissions"]}
+        for installation_id, week in copies:
+            row = rows.get(week.date().isoformat())
+            assert row is not None, f"a week the server holds is gone: {history}"
+            assert row["installation_id"] == installation_id
+            waiting_again = row["status"] == "pending" and row["may_be_held"]
+            assert row["status"] in HELD or waiting_again, (
+                f"week {week:%Y-%m-%d} is on a server, recorded {row['status']}"
+                f" after {history}"
+            )
 
     async def finale(self, history: list[Step]) -> list[datetime]:
         """Let three weeks pass with a healthy server; return the weeks owed by then.
@@ -377,10 +537,12 @@ class Player:
         that lies wholly inside it and fell due before its end must arrive.
         """
         if not self.listening:
-            self.collection.accept_connections()
+            for server in self.servers:
+                server.accept_connections()
             self.listening = True
-        with self.collection.lock:
-            self.collection.faults.clear()
+        for server in self.servers:
+            with server.lock:
+                server.faults.clear()
         began, end = self.now, self.now + FINALE
         history = [*history, ("finale", 0)]
         for _ in range(MAX_FINALE_WAKEUPS):
@@ -388,12 +550,12 @@ class Player:
             if planned is None or planned > end:
                 break
             await self.travel(max(planned, self.now + timedelta(seconds=1)))
-            self.check(history)
+            await self.check(history)
         else:
             pytest.fail(f"the schedule kept waking without settling after {history}")
         if end > self.now:
             await self.travel(end)
-            self.check(history)
+            await self.check(history)
         if not self.model.sharing:
             return []
         week = began if began == next_monday(began) - WEEK else next_monday(began)
@@ -419,7 +581,7 @@ async def play_history(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     printernizer: PrinternizerSimulator,
-    collection: CollectionSimulator,
+    servers: tuple[CollectionSimulator, CollectionSimulator],
     *,
     history: History,
     number: int,
@@ -428,7 +590,9 @@ async def play_history(
     """Set up a fresh entry, play the history step by step, remove the entry."""
     now = BASE + history.start_minutes * MINUTE
     freezer.move_to(now)
-    reset(collection)
+    collection = servers[0]
+    for server in servers:
+        reset(server)
     entry = MockConfigEntry(
         domain=DOMAIN,
         entry_id=f"01JSTATEFUL{number:015d}",
@@ -438,7 +602,7 @@ async def play_history(
         options=share_options(collection) if history.shares_from_start else {},
     )
     offset = timedelta(seconds=history.send_offset_seconds)
-    player = Player(hass, freezer, collection, entry, offset, now)
+    player = Player(hass, freezer, servers, entry, offset, now, tally)
     with pytest.MonkeyPatch.context() as patch:
         # The store draws the send offset once; let Hypothesis choose it.
         patch.setattr(
@@ -448,42 +612,61 @@ async def play_history(
             await player.start()
             if history.shares_from_start:
                 player.model.decide(now, share=True)
-            player.check([])
+            await player.check([])
             for done in range(len(history.steps)):
                 await player.play(history.steps[done])
-                player.check(history.steps[: done + 1])
-            with collection.lock:
-                if collection.submissions:
-                    tally["histories that delivered before the finale"] += 1
+                await player.check(history.steps[: done + 1])
+            if received(servers):
+                tally["histories that delivered before the finale"] += 1
             owed = await player.finale(history.steps)
-            with collection.lock:
-                arrived = {
-                    datetime.fromisoformat(s.payload["period"]["start"])
-                    for s in collection.submissions
-                }
+            arrived = {
+                datetime.fromisoformat(s.payload["period"]["start"])
+                for s in received(servers)
+            }
             missing = [f"{week:%Y-%m-%d}" for week in owed if week not in arrived]
             assert not missing, f"covered weeks never sent: {missing} after {history}"
             tally["weeks owed by the finale"] += len(owed)
             await player.check_stored_consent()
         finally:
             if not player.listening:
-                collection.accept_connections()
+                for server in servers:
+                    server.accept_connections()
             if hass.config_entries.async_get_entry(entry.entry_id) is not None:
                 assert await hass.config_entries.async_remove(entry.entry_id)
                 await hass.async_block_till_done(wait_background_tasks=True)
     assert not store_path(hass, entry.entry_id).exists()
-    with collection.lock:
-        arrivals = [s.received_at for s in collection.submissions]
+    arrivals = [s.received_at for s in received(servers)]
     tally["histories"] += 1
     tally["submissions"] += len(arrivals)
     if arrivals and history not in EXPLICIT:
         tally["drawn histories that delivered"] += 1
 
 
+def received(
+    servers: tuple[CollectionSimulator, CollectionSimulator],
+) -> list[Submission]:
+    """Return what the servers hold."""
+    held: list[Submission] = []
+    for server in servers:
+        with server.lock:
+            held += server.submissions
+    return held
+
+
+@pytest.fixture
+def second_collection(socket_enabled: None) -> Iterator[CollectionSimulator]:
+    """Serve a second collection server, with a key of its own."""
+    simulator = CollectionSimulator(api_key="second-api-key")
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
 def test_random_histories_send_only_what_consent_covers(
     hass: HomeAssistant,
     printernizer: PrinternizerSimulator,
     collection: CollectionSimulator,
+    second_collection: CollectionSimulator,
 ) -> None:
     """Whatever the user, the clock and the server do, consent bounds what is sent."""
     tally: Counter[str] = Counter()
@@ -497,6 +680,7 @@ def test_random_histories_send_only_what_consent_covers(
         @settings(max_examples=examples(EXAMPLES), phases=PHASES)
         @example(history=EXPLICIT[0])
         @example(history=EXPLICIT[1])
+        @example(history=EXPLICIT[2])
         @given(history=histories)
         def run(history: History) -> None:
             hass.loop.run_until_complete(
@@ -504,7 +688,7 @@ def test_random_histories_send_only_what_consent_covers(
                     hass,
                     freezer,
                     printernizer,
-                    collection,
+                    (collection, second_collection),
                     history=history,
                     number=next(numbers),
                     tally=tally,
@@ -519,3 +703,4 @@ def test_random_histories_send_only_what_consent_covers(
     assert tally["drawn histories that delivered"] > 0, tally
     assert tally["histories that delivered before the finale"] > 0, tally
     assert tally["weeks owed by the finale"] > 0, tally
+    assert tally["requests caught in flight"] > 0, tally

@@ -196,12 +196,16 @@ async def _async_request(
     except (aiohttp.ClientError, OSError):
         return Attempt(AttemptResult.CONNECTION_ERROR, None)
     result = classify_response(status, answer)
-    if result is AttemptResult.RATE_LIMITED:
-        retry_after = _retry_after(response.headers.get("Retry-After"))
-        return Attempt(result, status, retry_after=retry_after)
-    if result is AttemptResult.INVALID_PAYLOAD:
-        return Attempt(result, status, rejected_field=_rejected_field(answer))
-    return Attempt(result, status)
+    limited = result is AttemptResult.RATE_LIMITED
+    invalid = result is AttemptResult.INVALID_PAYLOAD
+    return Attempt(
+        result,
+        status,
+        retry_after=_retry_after(response.headers.get("Retry-After"))
+        if limited
+        else None,
+        rejected_field=_rejected_field(answer) if invalid else None,
+    )
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
