@@ -209,6 +209,36 @@ async def test_options_turn_sharing_off_at_once(
     assert collection.submissions == []
 
 
+async def test_an_opt_out_saved_while_the_entry_is_down_is_kept(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Stopped and started again while the entry was not running: the stop counts.
+
+    The options then read "share" as before; the week queued before the stop
+    must still never be sent, and the consent history shows the stop.
+    """
+    await queue_first_week(hass, sharing_entry, freezer)
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    for share in (False, True):
+        result = await options_sharing_step(hass, sharing_entry)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SHARE_STATISTICS: share, CONF_DELETE_SHARED: False}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        freezer.tick(timedelta(minutes=5))
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(hours=2))
+    assert collection.submissions == []
+    data = await export(hass, sharing_entry)
+    decisions = [change["share_statistics"] for change in data["consent_history"]]
+    assert decisions == [True, False, True]
+    assert [row["status"] for row in data["weekly_submissions"]] == ["discarded"]
+
+
 async def test_options_off_and_delete_what_was_shared(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,

@@ -25,6 +25,7 @@ from custom_components.printernizer_usage.const import (
     CONF_DECLINED_POLICY,
     CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
+    CONF_STOPPED_AT,
     DOMAIN,
 )
 
@@ -78,6 +79,16 @@ EDITS: list[tuple[str, Edit, str]] = [
         "a former key with a line break",
         lambda server: {CONF_FORMER_COLLECTION_KEYS: {"https://127.0.0.1:9": "a\nb"}},
         CONF_FORMER_COLLECTION_KEYS,
+    ),
+    (
+        "a stop time that is no time",
+        lambda server: {CONF_STOPPED_AT: "last tuesday"},
+        CONF_STOPPED_AT,
+    ),
+    (
+        "a stop time without a zone",
+        lambda server: {CONF_STOPPED_AT: "2026-11-30T10:00:00"},
+        CONF_STOPPED_AT,
     ),
     (
         "a declined policy as text",

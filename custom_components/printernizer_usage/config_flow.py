@@ -35,6 +35,7 @@ from .const import (
     CONF_CONSENTED_POLICY,
     CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
+    CONF_STOPPED_AT,
     DEFAULT_URL,
     DOMAIN,
     POLICY_VERSION,
@@ -333,8 +334,11 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
                 sharing_runtime = self.config_entry.runtime_data.sharing
                 await sharing_runtime.async_request_remote_deletion()
             if not user_input[CONF_SHARE_STATISTICS]:
+                stopped = (
+                    {CONF_STOPPED_AT: dt_util.utcnow().isoformat()} if sharing else {}
+                )
                 return self.async_create_entry(
-                    data={**options, CONF_SHARE_STATISTICS: False}
+                    data={**options, CONF_SHARE_STATISTICS: False, **stopped}
                 )
             if not options.get(CONF_COLLECTION_URL):
                 self._turning_on = True

@@ -30,6 +30,10 @@ CONF_COLLECTION_API_KEY: Final = "collection_api_key"
 CONF_FORMER_COLLECTION_KEYS: Final = "former_collection_api_keys"
 # A newer policy the user chose not to accept: its repair issue stays away.
 CONF_DECLINED_POLICY: Final = "declined_policy_version"
+# When the options form last turned sharing off (ISO 8601, UTC). Saved while
+# the entry is not running, an opt-out is seen only at the next start, and an
+# opt-in saved after it would hide it; this keeps it.
+CONF_STOPPED_AT: Final = "sharing_stopped_at"
 PRIVACY_URL: Final = (
     "https://github.com/schmacka/printernizer-usage-statistics/blob/main/PRIVACY.md"
 )

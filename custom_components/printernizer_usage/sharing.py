@@ -36,6 +36,7 @@ from .const import (
     CONF_DECLINED_POLICY,
     CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
+    CONF_STOPPED_AT,
     DOMAIN,
     LOGGER,
     POLICY_VERSION,
@@ -112,6 +113,8 @@ class SharingSettings:
     invalid_option: str | None = None
     # Keys of servers left behind, by address, for their deletion requests.
     former_keys: Mapping[str, str] = field(default_factory=dict)
+    # When the options form last turned sharing off.
+    stopped_at: datetime | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SharingSettings:
@@ -132,6 +135,7 @@ class SharingSettings:
             policy_version=options.get(CONF_CONSENTED_POLICY, POLICY_VERSION),
             endpoint=Endpoint(url, key) if url else None,
             former_keys=dict(options.get(CONF_FORMER_COLLECTION_KEYS, {})),
+            stopped_at=_stop_time(options.get(CONF_STOPPED_AT)),
         )
 
 
@@ -153,8 +157,21 @@ def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
             is_collection_url(address) and is_api_key(key)
             for address, key in former.items()
         ),
+        CONF_STOPPED_AT: options.get(CONF_STOPPED_AT) is None
+        or _stop_time(options[CONF_STOPPED_AT]) is not None,
     }
     return next((option for option, ok in valid.items() if not ok), None)
+
+
+def _stop_time(value: object) -> datetime | None:
+    """Read a stored stop time: an ISO 8601 moment in UTC, as the form writes it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() == timedelta(0) else None
 
 
 def _is_policy_version(value: object) -> bool:
@@ -240,6 +257,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._send_offset = record.send_offset
         self._last_accepted = record.last_accepted_at
         now = dt_util.utcnow()
+        self._record_stop_made_while_away()
         self._record_decision(self._settings, now, record.clock_high_water)
         # A week a crash or a stop left in flight is sent again, same key, if
         # consent and endpoint are unchanged; else it is possibly sent.
@@ -455,6 +473,21 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     def deletion_requests(self) -> tuple[DeletionRow, ...]:
         """Return the deletion requests not acknowledged yet."""
         return waiting_deletions(self._outbox)
+
+    def _record_stop_made_while_away(self) -> None:
+        """Record an opt-out saved while the entry was not running.
+
+        The options show only the latest choice: stopped and started again
+        meanwhile, they read "share" as before, and the stop would be lost.
+        The form's stop time, later than the latest decision, says it was made.
+        """
+        latest = self._history.latest
+        stopped = self._settings.stopped_at
+        if stopped is None or latest is None or not latest.share:
+            return
+        if stopped > latest.at:
+            self._history = self._history.opt_out(stopped)
+            self._outbox = opted_out(self._outbox, stopped)
 
     def _record_decision(
         self, settings: SharingSettings, now: datetime, high_water: datetime | None
