@@ -25,6 +25,7 @@ from custom_components.printernizer_usage.outbox import (
     forget_acknowledged,
     id_regenerated,
     idempotency_key,
+    is_rejection,
     locally_deleted,
     next_due,
     next_submission_at,
@@ -112,6 +113,19 @@ def due(outbox: Outbox, now: datetime, history: ConsentHistory = CONSENTED) -> o
 def test_classify_response(status: int, body: bytes, result: AttemptResult) -> None:
     """Every answer maps to one result; any 2xx means the server stored it."""
     assert classify_response(status, body) is result
+
+
+def test_only_a_verdict_of_the_server_is_a_rejection() -> None:
+    """A refusal (4xx with a JSON body, or a redirect) is final; failures are not."""
+    rejections = {result for result in AttemptResult if is_rejection(result)}
+    assert rejections == {
+        AttemptResult.NOT_FOUND,
+        AttemptResult.UNAUTHORIZED,
+        AttemptResult.FORBIDDEN,
+        AttemptResult.INVALID_PAYLOAD,
+        AttemptResult.CLIENT_ERROR,
+        AttemptResult.REDIRECTED,
+    }
 
 
 def test_idempotency_key() -> None:

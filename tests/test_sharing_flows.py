@@ -129,22 +129,30 @@ async def test_declining_creates_a_local_only_entry(
 
 
 @pytest.mark.parametrize(
-    ("url", "error"),
+    ("url", "key", "error"),
     [
-        ("http://stats.example.org", {CONF_COLLECTION_URL: "insecure_url"}),
-        ("ftp://stats.example.org", {CONF_COLLECTION_URL: "invalid_url"}),
-        ("https://user:pw@stats.example.org", {CONF_COLLECTION_URL: "invalid_url"}),
-        ("http://127.0.0.1:9", {"base": "collection_unreachable"}),
+        ("http://stats.example.org", "", {CONF_COLLECTION_URL: "insecure_url"}),
+        ("ftp://stats.example.org", "", {CONF_COLLECTION_URL: "invalid_url"}),
+        (
+            "https://user:pw@stats.example.org",
+            "",
+            {CONF_COLLECTION_URL: "invalid_url"},
+        ),
+        ("http://127.0.0.1:9", "", {"base": "collection_unreachable"}),
+        # A key no header can carry as it is (the server itself answers).
+        (None, "two words", {CONF_COLLECTION_API_KEY: "invalid_api_key"}),
     ],
 )
 async def test_consenting_asks_for_a_working_collection_server(
     hass: HomeAssistant,
     printernizer: PrinternizerSimulator,
     collection: CollectionSimulator,
-    url: str,
+    *,
+    url: str | None,
+    key: str,
     error: dict[str, str],
 ) -> None:
-    """Ticking leads to the server; bad addresses get translated errors."""
+    """Ticking leads to the server; bad addresses and keys get translated errors."""
     result = await privacy_step(hass, printernizer.url)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: True}
@@ -152,7 +160,8 @@ async def test_consenting_asks_for_a_working_collection_server(
     assert result["step_id"] == "collection_server"
     assert_placeholders_supplied(result, "config")
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_COLLECTION_URL: url}
+        result["flow_id"],
+        {CONF_COLLECTION_URL: url or collection.url, CONF_COLLECTION_API_KEY: key},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == error
