@@ -1,8 +1,9 @@
 """A collection server that tries to recognise its clients gets nothing to go on.
 
 Home Assistant's shared HTTP session keeps the cookies servers set and sends
-them back. A cookie the collection server set with one week would then come
-back with the next, under a new installation id too, and link the two.
+them back, and keeps connections open for the next request. Either would
+carry over from one week to the next, under a new installation id too, and
+link the two.
 """
 
 from __future__ import annotations
@@ -68,3 +69,32 @@ async def test_no_cookie_goes_back_to_the_collection_server(
     assert [method for method, _ in tagging.requests].count("POST") == 2
     assert len(set(tagging.deletions)) == 2
     assert [h for h in tagging.headers_received if "Cookie" in h] == []
+
+
+async def test_no_connection_carries_two_requests(
+    hass: HomeAssistant,
+    printernizer: PrinternizerSimulator,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Each request opens a connection of its own, whatever the server would keep.
+
+    A kept-alive connection that carried the old id's deletion request and
+    the new id's week would tell the server that they are one installation.
+    """
+    entry = entry_for(
+        printernizer,
+        {
+            CONF_SHARE_STATISTICS: True,
+            CONF_CONSENTED_POLICY: 1,
+            CONF_COLLECTION_URL: collection.url,
+            CONF_COLLECTION_API_KEY: collection.api_key,
+        },
+    )
+    await start(hass, entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    sharing = entry.runtime_data.sharing
+    await sharing.async_request_remote_deletion()
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
+    assert [method for method, _ in collection.requests] == ["POST", "DELETE", "POST"]
+    assert len(set(collection.peers)) == len(collection.peers)

@@ -395,14 +395,22 @@ def test_a_later_failure_does_not_undo_an_earlier_possible_delivery() -> None:
     late = weekly_finished(started, W1, AttemptResult.UNAUTHORIZED, at(18), rng=RNG)
     assert statuses(late) == [WeeklyStatus.POSSIBLY_SENT]
     # ... and so after its request was taken back before it began ...
-    stopped = CONSENTED.opt_out(at(18))
-    assert statuses(weekly_not_started(started, W1, stopped)) == [
-        WeeklyStatus.POSSIBLY_SENT
-    ]
+    assert statuses(weekly_not_started(started, W1)) == [WeeklyStatus.POSSIBLY_SENT]
     # ... or refused while still in flight: final, but not "held nowhere".
     refused = failed(outbox, W1, AttemptResult.UNAUTHORIZED, at(18))
     assert statuses(refused) == [WeeklyStatus.POSSIBLY_SENT]
     assert due(refused, at(30)) is None
+
+
+def test_a_change_of_server_keeps_a_possibly_delivered_week_from_the_new_one() -> None:
+    """Lost at the old server, it may be there: possibly sent, not sent again elsewhere.
+
+    A week that never reached the old server goes to the new one.
+    """
+    outbox = failed(queued(W1, W2), W1, AttemptResult.CONNECTION_ERROR, at(16))
+    outbox = failed(outbox, W2, AttemptResult.UNREACHABLE, at(17))
+    switched = endpoint_changed(outbox, at(18))
+    assert statuses(switched) == [WeeklyStatus.POSSIBLY_SENT, WeeklyStatus.PENDING]
 
 
 def test_a_week_resent_after_a_restart_stays_possibly_held() -> None:
@@ -416,23 +424,22 @@ def test_a_week_resent_after_a_restart_stays_possibly_held() -> None:
 def test_a_request_that_never_began_is_not_possibly_sent() -> None:
     """Marked in flight, then stopped before its request: nothing left.
 
-    Stopped by an opt-out, it is discarded; by a change of server while the
-    user still shares, it waits for the new server.
+    Stopped by an opt-out, a new id or a deletion request, it is discarded;
+    by a change of server alone, it waits for the new server.
     """
     started = weekly_started(queued(W1), W1, SERVER, at(9))
-    assert statuses(weekly_not_started(started, W1, CONSENTED)) == [
-        WeeklyStatus.PENDING
-    ]
-    stopped = CONSENTED.opt_out(at(9))
+    assert statuses(weekly_not_started(started, W1)) == [WeeklyStatus.PENDING]
     cut_off = opted_out(started, at(9))
-    assert statuses(weekly_not_started(cut_off, W1, stopped)) == [
-        WeeklyStatus.DISCARDED
-    ]
+    assert statuses(weekly_not_started(cut_off, W1)) == [WeeklyStatus.DISCARDED]
     switched = endpoint_changed(started, at(9))
-    assert statuses(weekly_not_started(switched, W1, CONSENTED)) == [
-        WeeklyStatus.PENDING
-    ]
-    assert weekly_not_started(queued(W1), W1, CONSENTED) == queued(W1)
+    assert statuses(weekly_not_started(switched, W1)) == [WeeklyStatus.PENDING]
+    # A new id or a deletion request stops the week as an opt-out does.
+    for stop in (
+        id_regenerated(started, OLD_ID, at(9)),
+        deletion_requested(started, at(9)),
+    ):
+        assert statuses(weekly_not_started(stop, W1)) == [WeeklyStatus.DISCARDED]
+    assert weekly_not_started(queued(W1), W1) == queued(W1)
     discarded = opted_out(queued(W1), at(9))  # a late answer changes nothing
     late = weekly_finished(discarded, W1, AttemptResult.ACCEPTED, at(9), rng=RNG)
     assert late == discarded

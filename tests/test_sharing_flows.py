@@ -22,6 +22,7 @@ from custom_components.printernizer_usage.const import (
     CONF_CONSENTED_POLICY,
     CONF_FORMER_COLLECTION_KEYS,
     CONF_SHARE_STATISTICS,
+    CONF_STOPPED_AT,
     DOMAIN,
     PRIVACY_URL,
 )
@@ -246,6 +247,44 @@ async def test_an_opt_out_saved_while_the_entry_is_down_is_kept(
     decisions = [change["share_statistics"] for change in data["consent_history"]]
     assert decisions == [True, False, True]
     assert [row["status"] for row in data["weekly_submissions"]] == ["discarded"]
+
+
+@pytest.mark.parametrize(
+    "stopped_at", ["9999-12-31T00:00:00+00:00", "2027-06-01T00:00:00+00:00"]
+)
+async def test_a_stop_time_ahead_of_the_clock_counts_as_now(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    stopped_at: str,
+) -> None:
+    """A stop dated ahead neither breaks the entry nor stalls sharing.
+
+    A clock that ran fast or a hand edit can date it so. It counts as made at
+    the start; sharing then goes on from the next whole week.
+    """
+    await queue_first_week(hass, sharing_entry, freezer)
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, CONF_STOPPED_AT: stopped_at}
+    )
+    await start(hass, sharing_entry)
+    assert sharing_entry.state is ConfigEntryState.LOADED
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET + timedelta(hours=2))
+    data = await export(hass, sharing_entry)
+    decisions = [change["share_statistics"] for change in data["consent_history"]]
+    assert decisions == [True, False, True]
+    # The week queued before the stop never goes; the next whole week does.
+    sent = [
+        row["period_start"]
+        for row in data["weekly_submissions"]
+        if row["status"] == "sent"
+    ]
+    assert sent
+    assert len(collection.submissions) == len(sent)
+    assert sensor(hass, "sharing") == "active"
 
 
 async def test_options_off_and_delete_what_was_shared(

@@ -13,7 +13,8 @@ exactly at, or a minute after the next Monday 00:00 UTC), opts in or out
 through the entry's options, points the entry at the other of two collection
 servers, restarts the entry (unload and set up), makes the servers refuse
 connections or listen again, or has the current one answer the next
-submission with an HTML 500 or a redirect to the other server. Three steps
+submission with an HTML 500, store it and lose the answer, or redirect it to
+the other server. Three steps
 catch a request in flight: the clock goes to the next planned submission,
 the server stores the week and holds its answer back, and the user opts
 out, switches servers, or Home Assistant restarts. A finale then
@@ -141,7 +142,7 @@ AMOUNTS = {
 # steady user seldom changes their mind, so weeks get sent amid restarts and
 # server faults; a fickle one often does, so that opt-outs meet weeks in every
 # state (open, closed and waiting, failed and waiting for a retry).
-EVENTS = ["restart", "refuse", "accept", "fail_500", "redirect", "switch"]
+EVENTS = ["restart", "refuse", "accept", "fail_500", "lost", "redirect", "switch"]
 # A request caught in flight, then a change of mind or a restart.
 IN_FLIGHT = ["stall_opt_out", "stall_switch", "stall_restart"]
 TIME = [*AMOUNTS, "advance_days", "advance_days", "to_monday"]
@@ -417,6 +418,8 @@ class Player:
             self.listening = True
         elif action == "fail_500":
             collection.fail("html_500", "/submit")
+        elif action == "lost":
+            collection.fail("lost", "/submit")
         elif action == "redirect":
             other = self.servers[1 - self.current]
             collection.fail("redirect_307", "/submit", body=other.url)

@@ -109,23 +109,44 @@ def test_a_version_one_file_is_migrated_keeping_its_data(path: Path) -> None:
     store.close()
 
 
-def test_a_version_two_file_keeps_tried_weeks_possibly_held(path: Path) -> None:
+@pytest.mark.parametrize(
+    ("status", "attempts", "migrated", "held"),
+    [
+        (WeeklyStatus.PENDING, 1, WeeklyStatus.PENDING, True),
+        (WeeklyStatus.PENDING, 0, WeeklyStatus.PENDING, False),
+        # Tried, then stopped: the server may hold it.
+        (WeeklyStatus.DISCARDED, 1, WeeklyStatus.POSSIBLY_SENT, True),
+        (WeeklyStatus.EXPIRED, 3, WeeklyStatus.POSSIBLY_SENT, True),
+        (WeeklyStatus.REJECTED, 2, WeeklyStatus.POSSIBLY_SENT, True),
+        # Refused at its only attempt, or never tried: nothing was kept.
+        (WeeklyStatus.REJECTED, 1, WeeklyStatus.REJECTED, True),
+        (WeeklyStatus.DISCARDED, 0, WeeklyStatus.DISCARDED, False),
+        (WeeklyStatus.SENT, 2, WeeklyStatus.SENT, True),
+    ],
+)
+def test_a_version_two_file_keeps_tried_weeks_possibly_held(
+    path: Path,
+    status: WeeklyStatus,
+    attempts: int,
+    migrated: WeeklyStatus,
+    *,
+    held: bool,
+) -> None:
     """Before failures were told apart, any tried week may have reached a server.
 
-    So the migration marks every tried row; an untried one stays unmarked, and
-    the mark survives a restart.
+    So the migration marks every tried row, and a tried row that was stopped
+    becomes possibly sent; the result survives a restart.
     """
     store, _ = LocalStatisticsStore.open(path, NOW)
-    tried = replace(sent_week(OLD_ID, (ENDPOINT,)), status=WeeklyStatus.PENDING)
-    untried = replace(tried, period_start=WEEK + timedelta(days=7), attempts=0)
-    store.save_sharing(ConsentHistory(), Outbox(weekly=(tried, untried)))
+    row = replace(sent_week(OLD_ID, (ENDPOINT,)), status=status, attempts=attempts)
+    store.save_sharing(ConsentHistory(), Outbox(weekly=(row,)))
     store._db.execute("ALTER TABLE weekly_submission DROP COLUMN may_be_held")
     store._db.execute("PRAGMA user_version = 2")
     store = reopen(store)
-    rows = store.load_sharing().outbox.weekly
-    assert [row.may_be_held for row in rows] == [True, False]
+    [loaded] = store.load_sharing().outbox.weekly
+    assert (loaded.status, loaded.may_be_held) == (migrated, held)
     store = reopen(store)
-    assert store.load_sharing().outbox.weekly == rows
+    assert store.load_sharing().outbox.weekly == (loaded,)
     store.close()
 
 

@@ -44,7 +44,7 @@ from .const import (
 )
 from .coordinator import PrinternizerUsageConfigEntry
 from .outbox import AttemptResult
-from .outgoing import async_collection_session_once
+from .outgoing import new_collection_session
 from .payload import PrinternizerFacts, preview_payload, week_start
 from .store import LocalStatisticsStore
 from .submitter import (
@@ -137,7 +137,7 @@ async def _async_check_collection_url(
         url = normalise_collection_url(user_input[CONF_COLLECTION_URL])
     except CollectionUrlError as err:
         return {}, {CONF_COLLECTION_URL: err.reason}
-    async with async_collection_session_once(hass) as session:
+    async with new_collection_session() as session:
         health = await async_check_health(session, url)
     if health is AttemptResult.REDIRECTED:
         return {}, {"base": "collection_redirects"}

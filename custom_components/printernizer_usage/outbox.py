@@ -442,12 +442,13 @@ def endpoint_changed(outbox: Outbox, now: datetime) -> Outbox:
     """Cut off a week in flight; retry waiting deletion requests at once.
 
     The week's request went to the endpoint left behind and is cancelled, so
-    it is possibly sent there; it does not go to the new one.
+    it is possibly sent there; it does not go to the new one. Nor does a week
+    an earlier attempt may have delivered there: one server holds it, at most.
     """
     return replace(
         outbox,
         weekly=tuple(
-            _cut_off(row) if row.status is WeeklyStatus.IN_FLIGHT else row
+            _stopped(row, WeeklyStatus.PENDING) if row.status in _UNSENT else row
             for row in outbox.weekly
         ),
         deletions=tuple(
@@ -645,23 +646,23 @@ def weekly_finished(
     return _with_weekly(outbox, period_start, update)
 
 
-def weekly_not_started(
-    outbox: Outbox, period_start: date, history: ConsentHistory
-) -> Outbox:
+def weekly_not_started(outbox: Outbox, period_start: date) -> Outbox:
     """Take back a week marked in flight whose request never began.
 
     Nothing left the machine this time. Still in flight, or cut off by a
-    change of server while the user still shares, it is pending again (for
-    the new server); cut off by an opt-out, it is discarded. Either way, if
-    an earlier attempt may have reached a server, it stays possibly sent.
+    change of server alone, it is pending again (for the new server). Cut off
+    by a stop (opt-out, new id, deletion request: each raises the floor past
+    it), it is discarded. Either way, if an earlier attempt may have reached
+    a server, it stays possibly sent.
     """
+    floor = outbox.build_from
 
     def update(row: WeeklyRow) -> WeeklyRow:
         if row.status is WeeklyStatus.IN_FLIGHT:
             return replace(row, status=WeeklyStatus.PENDING)
         if row.status is not WeeklyStatus.POSSIBLY_SENT or row.may_be_held:
             return row
-        if history.sharing and week_is_eligible(history, row.period_start):
+        if floor is None or row.period_start >= floor:
             return replace(row, status=WeeklyStatus.PENDING)
         return replace(row, status=WeeklyStatus.DISCARDED)
 

@@ -11,37 +11,23 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import aiohttp
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from homeassistant.util.ssl import get_default_context
 from yarl import URL
 
 
-def async_create_collection_session(
-    hass: HomeAssistant, *, auto_cleanup: bool = True
-) -> aiohttp.ClientSession:
-    """Return a session for the collection server that keeps no cookies.
+def new_collection_session() -> aiohttp.ClientSession:
+    """Return a session for the collection server that links nothing; caller closes it.
 
-    Home Assistant's shared session keeps every cookie a server sets and sends
-    it back with every later request: under a new installation id too, or from
-    another entry, which would link them. This one uses the same connections
-    and certificate checks, and forgets cookies. Made while an entry sets up,
-    it ends with the entry; with auto_cleanup off, the caller detaches it.
+    Home Assistant's shared session keeps the cookies a server sets and keeps
+    connections open for the next request. Either would carry over from one
+    request to the next (under a new installation id too, or from another
+    entry) and tell the server they come from one installation. This one
+    keeps neither, and checks certificates as Home Assistant does.
     """
-    return async_create_clientsession(
-        hass, auto_cleanup=auto_cleanup, cookie_jar=aiohttp.DummyCookieJar()
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=get_default_context(), force_close=True),
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
-
-
-@asynccontextmanager
-async def async_collection_session_once(
-    hass: HomeAssistant,
-) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield a cookie-less collection session for a few requests, then let it go."""
-    session = async_create_collection_session(hass, auto_cleanup=False)
-    try:
-        yield session
-    finally:
-        session.detach()
 
 
 @asynccontextmanager

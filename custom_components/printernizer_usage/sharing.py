@@ -71,7 +71,7 @@ from .outbox import (
     weekly_started,
     weeks_to_build,
 )
-from .outgoing import async_collection_session_once, async_create_collection_session
+from .outgoing import new_collection_session
 from .payload import fields_added_after, week_bounds, week_start
 from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
@@ -232,7 +232,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
         self._store = store
         self._settings = settings
-        self._session = async_create_collection_session(hass)
+        self._session = new_collection_session()
         self._history = ConsentHistory()
         self._outbox = Outbox()
         self._send_offset = timedelta(0)
@@ -257,7 +257,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._send_offset = record.send_offset
         self._last_accepted = record.last_accepted_at
         now = dt_util.utcnow()
-        self._record_stop_made_while_away()
+        self._record_stop_made_while_away(now)
         self._record_decision(self._settings, now, record.clock_high_water)
         # A week a crash or a stop left in flight is sent again, same key, if
         # consent and endpoint are unchanged; else it is possibly sent.
@@ -282,6 +282,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             await asyncio.wait([self._send_task])
         async with self._send_lock:  # a send an action started ends first
             pass
+        await self._session.close()
 
     @asynccontextmanager
     async def _changing(self) -> AsyncIterator[None]:
@@ -474,7 +475,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """Return the deletion requests not acknowledged yet."""
         return waiting_deletions(self._outbox)
 
-    def _record_stop_made_while_away(self) -> None:
+    def _record_stop_made_while_away(self, now: datetime) -> None:
         """Record an opt-out saved while the entry was not running.
 
         The options show only the latest choice: stopped and started again
@@ -485,6 +486,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         stopped = self._settings.stopped_at
         if stopped is None or latest is None or not latest.share:
             return
+        # A stop dated ahead (a clock that ran fast, a hand edit) counts now.
+        stopped = min(stopped, now)
         if stopped > latest.at:
             self._history = self._history.opt_out(stopped)
             self._outbox = opted_out(self._outbox, stopped)
@@ -603,9 +606,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Consent is checked again right before the request: an opt-out made
         # while the row was being saved has cut it off, before anything left.
         if not self._may_send(row, endpoint):
-            self._outbox = weekly_not_started(
-                self._outbox, row.period_start, self._history
-            )
+            self._outbox = weekly_not_started(self._outbox, row.period_start)
             await self._async_save()
             return
         attempt = await self._async_request_week(row, endpoint)
@@ -879,7 +880,7 @@ async def async_send_deletions_before_removal(
     if not waiting:
         return
     settings = SharingSettings.from_options(options)
-    async with async_collection_session_once(hass) as session:
+    async with new_collection_session() as session:
         requests = [
             async_request_deletion(
                 session, deletion_endpoint(row, settings), row.installation_id

@@ -137,6 +137,11 @@ _MIGRATIONS: Final = (
         "ALTER TABLE weekly_submission ADD COLUMN may_be_held INTEGER NOT NULL "
         "DEFAULT 0 CHECK (may_be_held IN (0, 1))",
         "UPDATE weekly_submission SET may_be_held = 1 WHERE attempts > 0",
+        # And a tried week that was stopped may be on a server: possibly sent.
+        # A single refused attempt is the one case known to have kept nothing.
+        "UPDATE weekly_submission SET status = 'possibly_sent' "
+        "WHERE (status IN ('discarded', 'expired') AND attempts > 0) "
+        "OR (status = 'rejected' AND attempts > 1)",
     ),
 )
 

@@ -279,8 +279,9 @@ class CollectionSimulator(LoopbackServer):
         self.hourly_counts: dict[tuple[str, datetime], int] = {}
         self.deletions: list[str] = []
         self.requests: list[tuple[str, str]] = []  # (method, path)
-        # The headers of every request, in order.
+        # The headers and the client's address and port of every request, in order.
         self.headers_received: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int]] = []
         # Tag every client with a cookie, as a tracking server would.
         self.sets_cookies = False
         self.stalled = 0  # answers held back by a "stall" fault right now
@@ -321,6 +322,8 @@ class CollectionSimulator(LoopbackServer):
         with self.lock:
             self.requests.append((request.method, request.path))
             self.headers_received.append(dict(request.headers))
+            assert request.transport is not None
+            self.peers.append(request.transport.get_extra_info("peername"))
             fault = self.take_fault(request.path)
         redirect = None if fault is None else redirect_response(fault, request)
         if redirect is not None:
