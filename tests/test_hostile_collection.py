@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
@@ -73,7 +74,7 @@ async def test_no_cookie_goes_back_to_the_collection_server(
 
 async def test_no_connection_carries_two_requests(
     hass: HomeAssistant,
-    printernizer: PrinternizerSimulator,
+    sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -82,19 +83,9 @@ async def test_no_connection_carries_two_requests(
     A kept-alive connection that carried the old id's deletion request and
     the new id's week would tell the server that they are one installation.
     """
-    entry = entry_for(
-        printernizer,
-        {
-            CONF_SHARE_STATISTICS: True,
-            CONF_CONSENTED_POLICY: 1,
-            CONF_COLLECTION_URL: collection.url,
-            CONF_COLLECTION_API_KEY: collection.api_key,
-        },
-    )
-    await start(hass, entry)
+    await start(hass, sharing_entry)
     await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
-    sharing = entry.runtime_data.sharing
-    await sharing.async_request_remote_deletion()
+    await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
     await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
     assert [method for method, _ in collection.requests] == ["POST", "DELETE", "POST"]
     assert len(set(collection.peers)) == len(collection.peers)
