@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 import json
+from pathlib import Path
+import re
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
@@ -13,8 +15,11 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from custom_components.printernizer_usage.payload import (
+    MAX_PRINTERS,
+    MAX_WEEKLY_COUNT,
     NOT_YET_KNOWN,
     PAYLOAD_FIELDS,
+    TINY_TERRITORIES,
     InstallationIdentity,
     PayloadField,
     PayloadSource,
@@ -144,10 +149,20 @@ def test_time_stamps_are_utc_day_boundaries() -> None:
         ("Etc/GMT+1", "XX"),
         ("Mars/Olympus_Mons", "XX"),
         ("", "XX"),
+        # Territories too small to hide one installation in.
+        ("Pacific/Pitcairn", "XX"),
+        ("Pacific/Fakaofo", "XX"),  # Tokelau
+        ("Pacific/Niue", "XX"),
+        ("Europe/Vatican", "XX"),
+        ("Atlantic/Faroe", "XX"),
+        ("Europe/Luxembourg", "LU"),  # about 660,000 people
     ],
 )
 def test_country_from_time_zone(zone: str, country: str) -> None:
-    """One country per zone from zone.tab; zones of no country give XX, never null."""
+    """One country per zone from zone.tab; zones of no country give XX, never null.
+
+    So do the territories of fewer than about 150,000 people.
+    """
     assert country_code(zone) == country
     payload = build_payload(replace(SAMPLE, time_zone=zone), consented_policy=1)
     assert payload["installation"]["country_code"] == country
@@ -218,6 +233,40 @@ def test_fleet_only_in_vocabulary() -> None:
     assert build_payload(odd, 1)["printer_fleet"]["printer_type_counts"] == {
         "octoprint": 1
     }
+
+
+def test_counts_are_clamped_to_the_closed_bounds() -> None:
+    """Counts above the bounds are sent as the bounds; the week still goes."""
+    huge = 10**12
+    source = with_counts(
+        jobs=huge, files=huge, uploads=huge, errors={"connection_timeout": huge}
+    )
+    payload = build_payload(source, 1)
+    usage = payload["usage_stats"]
+    assert (usage["job_count"], usage["file_count"], usage["upload_count"]) == (
+        (MAX_WEEKLY_COUNT,) * 3
+    )
+    assert payload["error_summary"] == {"connection_timeout": MAX_WEEKLY_COUNT}
+    fleet = build_payload(
+        with_printernizer(fleet={"bambu_lab": 6000, "prusa": 6000, "octoprint": 1}), 1
+    )["printer_fleet"]
+    assert fleet["printer_count"] == MAX_PRINTERS
+    assert fleet["printer_count"] == sum(fleet["printer_type_counts"].values())
+    # Filled in the vocabulary's order until the bound is reached.
+    assert fleet["printer_type_counts"] == {
+        "bambu_lab": 6000,
+        "octoprint": 1,
+        "prusa": 3999,
+    }
+
+
+def test_privacy_md_lists_the_tiny_territories() -> None:
+    """PRIVACY.md shows exactly the territories sent as XX."""
+    text = (Path(__file__).parent.parent / "PRIVACY.md").read_text()
+    [listed] = re.findall(
+        r"<!-- tiny-territories -->(.*?)<!-- /tiny-territories -->", text, re.S
+    )
+    assert set(re.findall(r"\b[A-Z]{2}\b", listed)) == TINY_TERRITORIES
 
 
 def test_usage_counts_are_integers() -> None:
@@ -327,6 +376,13 @@ junk = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=40),
 )
+# Strings that look like versions, some of them just too long or too odd.
+versions = st.from_regex(
+    r"[0-9]{1,6}(\.[0-9]{1,6}){0,4}(-dev|(a|b|rc)[0-9]{1,4}|-[0-9]{1,3}-g[0-9a-f]{7})?",
+    fullmatch=True,
+)
+# The grammar of a version in the payload.
+VERSION = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,2}(-dev|(a|b|rc)[0-9]{1,3})?")
 
 
 @settings(max_examples=examples(300))
@@ -339,8 +395,9 @@ junk = st.one_of(
         st.text(max_size=30) | st.sampled_from(["library_enabled"]), junk
     ),
     fleet=st.dictionaries(st.text(max_size=20) | st.sampled_from(["prusa"]), junk),
-    facts=st.tuples(junk, junk, junk, junk),
-    zone=st.text(max_size=40) | st.sampled_from(["Europe/Berlin", "UTC"]),
+    facts=st.tuples(junk | versions, junk | versions, junk, junk),
+    zone=st.text(max_size=40)
+    | st.sampled_from(["Europe/Berlin", "UTC", "Pacific/Pitcairn", "Europe/Vatican"]),
 )
 def test_any_input_gives_a_valid_closed_payload(  # noqa: PLR0917 - hypothesis
     counts: tuple[Any, Any, Any, Any],
@@ -372,7 +429,22 @@ def test_any_input_gives_a_valid_closed_payload(  # noqa: PLR0917 - hypothesis
         "auto_job_creation_enabled",
         "watch_folders_enabled",
     }
-    assert len(payload["installation"]["country_code"]) == 2
+    installation = payload["installation"]
+    assert len(installation["country_code"]) == 2
+    assert installation["country_code"] not in TINY_TERRITORIES
+    for version in (installation["app_version"], installation["python_version"]):
+        assert version in ("unknown", None) or (
+            len(version) <= 20 and VERSION.fullmatch(version)
+        )
+    assert max(usage["job_count"], usage["file_count"], usage["upload_count"]) <= (
+        MAX_WEEKLY_COUNT
+    )
+    assert all(
+        1 <= count <= MAX_WEEKLY_COUNT for count in payload["error_summary"].values()
+    )
+    fleet_counts = payload["printer_fleet"]["printer_type_counts"]
+    assert payload["printer_fleet"]["printer_count"] == sum(fleet_counts.values())
+    assert payload["printer_fleet"]["printer_count"] <= MAX_PRINTERS
 
 
 def test_preview_without_consented_fields() -> None:

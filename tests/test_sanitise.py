@@ -18,8 +18,15 @@ from custom_components.printernizer_usage.const import (
     [
         ("2.42.0", "2.42.0"),
         ("2.42", "2.42"),
-        ("2.42.0-beta.1", "2.42.0-beta.1"),
         ("2.42.0rc2", "2.42.0rc2"),
+        ("2.42.0b1", "2.42.0b1"),
+        ("2.42.0-dev", "2.42.0-dev"),
+        # A checkout past a release: the release, marked; never the commit.
+        ("2.41.7-6-gbe0da09", "2.41.7-dev"),
+        ("2.41-120-g0123456789abcdef0123456789abcdef01234567", "2.41-dev"),
+        ("2.41.7-6-gbe0da09-dirty", "unknown"),
+        ("2.42.0-beta.1", "unknown"),  # not in the grammar
+        ("2.42.0.1", "unknown"),
         ("2.7.0-alicepc", "unknown"),
         ("2.7.0+JohnSmith.home", "unknown"),
         ("unknown", "unknown"),
@@ -30,8 +37,9 @@ from custom_components.printernizer_usage.const import (
         ("/opt/printernizer/2.42.0", "unknown"),
         ("\u0662.\u0664\u0662.\u0660", "unknown"),  # Arabic-Indic digits
         ("\uff12.\uff14\uff12.\uff10", "unknown"),  # full-width digits
-        ("2.42.0000", "unknown"),  # room for a hidden number
-        ("2048.1.1", "unknown"),
+        ("4711.0815.1234.5678-beta.9999", "unknown"),  # room for a serial number
+        ("12345.1.1", "unknown"),
+        ("1.2.3rc1234", "unknown"),
     ],
 )
 def test_app_version(value: object, expected: str) -> None:
@@ -43,7 +51,8 @@ def test_app_version(value: object, expected: str) -> None:
     ("value", "expected"),
     [
         ("3.12.1", "3.12.1"),
-        ("3.12", None),
+        ("3.12", "3.12"),
+        ("3.14.0rc1", "3.14.0rc1"),
         ("3.12.1.4", None),
         ("3.12.1+", None),
         ("\u0663.\u0661\u0662.\u0661", None),
@@ -53,7 +62,7 @@ def test_app_version(value: object, expected: str) -> None:
     ],
 )
 def test_python_version(value: object, expected: str | None) -> None:
-    """Exactly major.minor.patch, or nothing."""
+    """A release number in the payload's grammar, or nothing."""
     assert sanitise.python_version(value) == expected
 
 

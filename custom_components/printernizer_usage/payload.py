@@ -29,6 +29,18 @@ from .const import (
 SCHEMA_VERSION: Final = "1.0"
 WEEK: Final = timedelta(days=7)
 UNKNOWN_COUNTRY: Final = "XX"
+# Territories of fewer than about 150,000 people: one installation there may
+# be the only one, so their code would single it out. Fixed per policy version.
+TINY_TERRITORIES: Final = frozenset(
+    # As PRIVACY.md prints the list.
+    "AD AG AI AQ AS AW AX BL BM BQ BV CC CK CW CX DM FK FM FO GD GG GI GL GS HM IM "  # noqa: SIM905
+    "IO JE KI KN KY LI MC MF MH MP MS NF NR NU PM PN PW SC SH SJ SM SX TC TF TK TO "
+    "TV UM VA VC VG VI WF".split()
+)
+# Upper bounds of the closed values; the builder clamps to them.
+MAX_WEEKLY_COUNT: Final = 1_000_000
+MAX_UPTIME_HOURS: Final = 7 * 24
+MAX_PRINTERS: Final = 10_000
 # Shown in the consent screen's preview where a value does not exist yet.
 NOT_YET_KNOWN: Final = "(not yet known)"
 # Lets the builder run before an id exists; previews mask it again.
@@ -77,11 +89,13 @@ def _zone_countries() -> dict[str, str]:
 def country_code(time_zone: str) -> str:
     """Return the country of Home Assistant's time zone, or XX when it has none.
 
-    Zones such as UTC or Etc/GMT+1 belong to no country. Never an IP lookup.
+    Zones such as UTC or Etc/GMT+1 belong to no country, and a tiny territory
+    is not told apart from them. Never an IP lookup.
     Reads files on first use: call it off the event loop.
     """
     code = _zone_countries().get(time_zone, UNKNOWN_COUNTRY)
-    return code if len(code) == 2 and code.isalpha() and code.isupper() else "XX"
+    iso = len(code) == 2 and code.isalpha() and code.isupper()
+    return code if iso and code not in TINY_TERRITORIES else UNKNOWN_COUNTRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +150,14 @@ class PayloadField:
     value: Callable[[PayloadSource], JsonValue]
 
 
-def _count(value: object) -> int:
-    """Return a non-negative integer count; anything else counts as nothing."""
+def _count(value: object, most: int = MAX_WEEKLY_COUNT) -> int:
+    """Return an integer count from 0 to `most`; anything else counts as nothing.
+
+    A count above the bound is sent as the bound: a week is never lost to it.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return 0
-    return value
+    return min(value, most)
 
 
 def _installation_id(source: PayloadSource) -> str:
@@ -153,11 +170,14 @@ def _installation_id(source: PayloadSource) -> str:
 
 
 def _fleet(source: PayloadSource) -> dict[str, int]:
-    return {
-        kind.value: count
-        for kind in sorted(PrinterType)
-        if (count := _count(source.printernizer.fleet.get(kind, 0)))
-    }
+    """Return the printers per type, at most MAX_PRINTERS in all."""
+    fleet: dict[str, int] = {}
+    room = MAX_PRINTERS
+    for kind in sorted(PrinterType):
+        if count := _count(source.printernizer.fleet.get(kind, 0), room):
+            fleet[kind.value] = count
+            room -= count
+    return fleet
 
 
 def _platform(source: PayloadSource) -> str:
@@ -243,7 +263,7 @@ PAYLOAD_FIELDS: Final[tuple[PayloadField, ...]] = (
     PayloadField(
         ("usage_stats", "uptime_hours"),
         1,
-        lambda source: min(_count(source.counts.uptime_hours), 7 * 24),
+        lambda source: _count(source.counts.uptime_hours, MAX_UPTIME_HOURS),
     ),
     PayloadField(("usage_stats", "feature_usage"), 1, _feature_usage),
     PayloadField(("error_summary",), 1, _error_summary),

@@ -8,14 +8,13 @@ from .const import DeploymentMode, PlatformFamily, PrinterType
 
 UNKNOWN_VERSION = "unknown"
 
-# A release number such as 2.42.0, 2.42.0-beta.1 or 2.42.0rc2; anything else,
-# a build note with a name in it say, may be free text.
-# ASCII digits only (\d would let any script's digits through), and few of
-# them: a release number has no room to carry anything else.
-_APP_VERSION = re.compile(
-    r"[0-9]{1,3}(\.[0-9]{1,3}){1,3}([-.]?(a|b|rc|alpha|beta|dev|post)\.?[0-9]{0,3})?"
-)
-_PYTHON_VERSION = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}\.[0-9]{1,3}")
+# The version grammar of the payload's closed values: a release number (2.42,
+# 2.42.0, 2.42.0rc2, 2.42.0-dev) in ASCII digits (\d would let any script's
+# digits through), short enough to leave no room for anything else.
+_VERSION = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,2}(-dev|(a|b|rc)[0-9]{1,3})?")
+MAX_VERSION_LENGTH = 20
+# What `git describe` reports for a checkout past a release: 2.41.7-6-gbe0da09.
+_GIT_DESCRIBE = re.compile(r"([0-9]{1,4}(?:\.[0-9]{1,4}){1,2})-[0-9]+-g[0-9a-f]+")
 
 _PRINTER_TYPES = {
     "bambu_lab": PrinterType.BAMBU_LAB,
@@ -37,14 +36,24 @@ _PLATFORM_PREFIXES = (
 
 def app_version(value: object) -> str:
     """Return a release number, or "unknown" for anything that is not one."""
-    if isinstance(value, str) and _APP_VERSION.fullmatch(value):
-        return value
-    return UNKNOWN_VERSION
+    return _version(value) or UNKNOWN_VERSION
 
 
 def python_version(value: object) -> str | None:
-    """Return major.minor.patch, or None when the value is not exactly that."""
-    if isinstance(value, str) and _PYTHON_VERSION.fullmatch(value):
+    """Return a release number, or None for anything that is not one."""
+    return _version(value)
+
+
+def _version(value: object) -> str | None:
+    """Return a version in the payload's grammar; a checkout's is its release, -dev.
+
+    The commit a checkout is at never leaves: it could single out a build.
+    """
+    if not isinstance(value, str):
+        return None
+    if described := _GIT_DESCRIBE.fullmatch(value):
+        value = f"{described[1]}-dev"
+    if len(value) <= MAX_VERSION_LENGTH and _VERSION.fullmatch(value):
         return value
     return None
 
