@@ -307,6 +307,31 @@ def serialise(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+# Fields whose keys or length are themselves values (which errors occurred,
+# which printer types there are): a shape gives only their size.
+_SIZED_ONLY: Final = frozenset(
+    {
+        ("error_summary",),
+        ("usage_stats", "feature_usage"),
+        ("printer_fleet", "printer_types"),
+        ("printer_fleet", "printer_type_counts"),
+    }
+)
+
+
+def payload_shape(body: bytes) -> dict[str, Any]:
+    """Describe a payload by its size and its fields' types, never by a value."""
+
+    def shape(value: Any, path: tuple[str, ...]) -> Any:
+        if path in _SIZED_ONLY:
+            return f"{type(value).__name__} of {len(value)}"
+        if isinstance(value, dict):
+            return {key: shape(item, (*path, key)) for key, item in value.items()}
+        return type(value).__name__
+
+    return {"size_bytes": len(body), "fields": shape(json.loads(body), ())}
+
+
 def preview_payload(
     *,
     identity: InstallationIdentity | None,

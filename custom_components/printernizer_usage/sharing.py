@@ -72,7 +72,7 @@ from .outbox import (
     weeks_to_build,
 )
 from .outgoing import new_collection_session
-from .payload import fields_added_after, week_bounds, week_start
+from .payload import fields_added_after, payload_shape, week_bounds, week_start
 from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
 from .store_worker import StoreWorker
 from .submitter import (
@@ -428,31 +428,34 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         }
 
     def diagnostics(self) -> dict[str, Any]:
-        """Describe consent, schedule and outbox without ids or endpoints.
+        """Describe consent, schedule and outbox by their states and sizes.
 
-        The latest payload is included; its installation id is for the
-        caller to redact.
+        Diagnostics end up in public bug reports. No value or time the
+        collection server also holds is shown (no period, send time, offset,
+        consent time or payload value): nobody could find the rows, and so
+        the id, on the server with them.
         """
         latest = max(
             self._outbox.weekly, key=lambda row: row.period_start, default=None
         )
+        status = self.data
         return {
-            "send_offset_seconds": int(self._send_offset.total_seconds()),
+            "state": status.state,
+            "submission_planned": status.next_submission is not None,
+            "ever_accepted": status.last_submission is not None,
+            "pending_submissions": status.pending_submissions,
+            "pending_deletions": status.pending_deletions,
             "consent": [
-                {
-                    "at": change.at.isoformat(),
-                    "share": change.share,
-                    "policy_version": change.policy_version,
-                }
+                {"share": change.share, "policy_version": change.policy_version}
                 for change in self._history.changes
             ],
             "weekly": [
                 {
-                    "period_start": row.period_start.isoformat(),
                     "status": row.status.value,
                     "attempts": row.attempts,
                     "last_result": row.last_result,
-                    "due_at": row.due_at.isoformat(),
+                    "may_be_held": row.may_be_held,
+                    "endpoints": len(row.endpoints),
                 }
                 for row in self._outbox.weekly
             ],
@@ -461,14 +464,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                     "status": row.status.value,
                     "attempts": row.attempts,
                     "last_result": row.last_result,
-                    "due_at": row.due_at.isoformat(),
                 }
                 for row in self._outbox.deletions
             ],
-            "last_weekly_request_at": None
-            if self._outbox.last_weekly_request_at is None
-            else self._outbox.last_weekly_request_at.isoformat(),
-            "latest_payload": None if latest is None else json.loads(latest.body),
+            "latest_payload": None if latest is None else payload_shape(latest.body),
         }
 
     def deletion_requests(self) -> tuple[DeletionRow, ...]:

@@ -878,15 +878,15 @@ class LocalStatisticsStore:
 
     def summary(self) -> dict[str, Any]:
         """Describe the file without any of its content, for diagnostics."""
-        first, last, rows = self._db.execute(
-            "SELECT MIN(day), MAX(day), COUNT(*) FROM day_bucket"
+        # Days, not dates: the first day would be close to the id's first_seen.
+        days, rows = self._db.execute(
+            "SELECT COUNT(DISTINCT day), COUNT(*) FROM day_bucket"
         ).fetchone()
         return {
             "schema_version": self._db.execute("PRAGMA user_version").fetchone()[0],
             "file_size_bytes": self.path.stat().st_size,
             "day_bucket_rows": rows,
-            "first_day": None if first is None else day_from_number(first).isoformat(),
-            "last_day": None if last is None else day_from_number(last).isoformat(),
+            "days_with_data": days,
             "remembered_items": {
                 listing: len(blob) // ITEM_KEY_BYTES
                 for listing, blob in self._db.execute(
