@@ -125,7 +125,6 @@ async def test_no_canary_escapes(
     assert states["sensor.printernizer_usage_statistics_jobs_this_week"]["state"] == "2"
     errors = states["sensor.printernizer_usage_statistics_errors_this_week"]
     assert errors["attributes"]["printer_error"] == 2
-    assert errors["attributes"]["file_download_failed"] == 2
     assert errors["attributes"]["connection_refused"] == 1
     assert_no_canary("entity states", json.dumps(states))
 

@@ -35,7 +35,6 @@ FILES = (Metric.FILES, "")
 UPLOADS = (Metric.UPLOADS, "")
 UPTIME = (Metric.UPTIME_HOURS, "")
 PRINTER_ERRORS = (Metric.ERRORS, error_dimension(ErrorType.PRINTER_ERROR))
-FAILED_DOWNLOADS = (Metric.ERRORS, error_dimension(ErrorType.FILE_DOWNLOAD_FAILED))
 
 
 class Poller:
@@ -83,7 +82,7 @@ async def test_poll_uses_only_the_allowed_endpoints(
     printernizer.add_job()
     await poller.poll()
     assert set(printernizer.requests) == ALLOWED_PATHS
-    assert len(printernizer.requests) == 2 * 10
+    assert len(printernizer.requests) == 2 * 9
 
 
 async def test_first_poll_learns_the_baseline(
@@ -236,7 +235,7 @@ async def test_poll_cost_does_not_grow_with_history(
     printernizer.requests.clear()
     await poller.poll()
     assert printernizer.requests.count("/api/v1/jobs") == 1
-    assert printernizer.requests.count("/api/v1/files") == 2  # downloads and failed
+    assert printernizer.requests.count("/api/v1/files") == 1  # the downloads
     assert printernizer.requests.count("/api/v1/library/files") == 1
 
 
@@ -284,18 +283,25 @@ async def test_duplicates_within_one_poll(
     assert outcome.increments[JOBS] == 145
 
 
-async def test_failed_downloads_and_printer_errors(
+async def test_printer_errors_and_no_failed_downloads(
     poller: Poller, printernizer: PrinternizerSimulator
 ) -> None:
-    """Failed downloads count when first seen; printers when they enter error."""
+    """Printers count when they enter error; files marked failed are not read.
+
+    Printernizer never marks a file as failed (a failed download is answered
+    503 and the file stays available), so that list is not polled at all.
+    """
     bambu = printernizer.printers[0]
     printernizer.set_printer_status(printernizer.printers[1], "error")
     printernizer.add_file(status="error")
     assert PRINTER_ERRORS not in (await poller.poll()).increments
     printernizer.set_printer_status(bambu, "error")
     printernizer.add_file(status="error")
+    requests = len(printernizer.requests)
     outcome = await poller.poll()
-    assert outcome.increments == {PRINTER_ERRORS: 1, FAILED_DOWNLOADS: 1}
+    assert outcome.increments == {PRINTER_ERRORS: 1}
+    # One file list a poll: the downloaded files.
+    assert printernizer.requests[requests:].count("/api/v1/files") == 1
     assert (await poller.poll()).increments == {}
     printernizer.set_printer_status(bambu, "online")
     await poller.poll()

@@ -47,7 +47,7 @@ SAMPLE = PayloadSource(
         files=18,
         uploads=5,
         uptime_hours=168,
-        errors={"connection_timeout": 2, "file_download_failed": 1},
+        errors={"connection_timeout": 2, "printer_error": 1},
         feature_flags={
             "library_enabled": True,
             "timelapse_enabled": False,

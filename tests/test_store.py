@@ -90,6 +90,33 @@ def store(path: Path) -> Iterator[LocalStatisticsStore]:
     opened.close()
 
 
+def test_a_version_three_file_forgets_the_failed_files_list(path: Path) -> None:
+    """The list of failed files is no longer read; its remembered items go.
+
+    Without the migration the collector state of such a file would not load.
+    """
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    store.record_poll(
+        poll_outcome(
+            increments={(Metric.JOBS, ""): 2}, new_keys={Listing.JOBS: (b"\x01" * 8,)}
+        )
+    )
+    store._db.execute(
+        "INSERT INTO remembered_items VALUES ('failed_files', ?)", (b"\x02" * 8,)
+    )
+    store._db.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('baselines', ?)",
+        (json.dumps(["jobs", "failed_files"]),),
+    )
+    store._db.execute("PRAGMA user_version = 3")
+    store.close()
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    assert store._meta_json("baselines") == ["jobs"]
+    assert set(store.load_collector_state("").seen) == {Listing.JOBS}
+    assert store.statistics_view(NOW.date()).jobs == 2
+    store.close()
+
+
 def test_new_file_is_migrated(store: LocalStatisticsStore, path: Path) -> None:
     """A new file gets the current schema, WAL and secure delete."""
     db = sqlite3.connect(path)

@@ -150,11 +150,6 @@ _LISTINGS: Final = {
         {"status": "downloaded", "order_by": "created_at", "order_dir": "desc"},
         "files",
     ),
-    Listing.FAILED_FILES: _ListingEndpoint(
-        "/api/v1/files",
-        {"status": "error", "order_by": "created_at", "order_dir": "desc"},
-        "files",
-    ),
     Listing.UPLOADS: _ListingEndpoint(
         "/api/v1/library/files", {"source_type": "upload"}, "files"
     ),

@@ -140,9 +140,6 @@ class Collector:
         for listing, keys in new_keys.items():
             if listing not in self.state.baselines:
                 learned.add(listing)
-            elif listing is Listing.FAILED_FILES:
-                dimension = error_dimension(ErrorType.FILE_DOWNLOAD_FAILED)
-                increments[Metric.ERRORS, dimension] += len(keys)
             else:
                 increments[_LISTING_METRICS[listing], ""] += len(keys)
 

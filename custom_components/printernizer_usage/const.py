@@ -59,7 +59,6 @@ class Listing(StrEnum):
 
     JOBS = "jobs"
     DOWNLOADED_FILES = "downloaded_files"
-    FAILED_FILES = "failed_files"
     UPLOADS = "uploads"
 
 
@@ -82,7 +81,6 @@ class ErrorType(StrEnum):
     RATE_LIMITED = "rate_limited"
     INVALID_RESPONSE = "invalid_response"
     PRINTER_ERROR = "printer_error"
-    FILE_DOWNLOAD_FAILED = "file_download_failed"
 
 
 # Where each error is observed; kept locally and exported, not sent in schema 1.0.
@@ -93,7 +91,6 @@ ERROR_COMPONENTS: Final[dict[ErrorType, str]] = {
     ErrorType.RATE_LIMITED: "printernizer_api",
     ErrorType.INVALID_RESPONSE: "printernizer_api",
     ErrorType.PRINTER_ERROR: "printer",
-    ErrorType.FILE_DOWNLOAD_FAILED: "file_service",
 }
 
 

@@ -51,7 +51,7 @@ from .payload import (
     week_start,
 )
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 EXPORT_VERSION: Final = 1
 _EPOCH: Final = date(1970, 1, 1)
 # How long to wait for another process holding the file before giving up.
@@ -142,6 +142,14 @@ _MIGRATIONS: Final = (
         "UPDATE weekly_submission SET status = 'possibly_sent' "
         "WHERE (status IN ('discarded', 'expired') AND attempts > 0) "
         "OR (status = 'rejected' AND attempts > 1)",
+    ),
+    (
+        # Failed downloads are not observable (Printernizer never marks a file
+        # as failed), so that list is no longer read: forget what it held.
+        "DELETE FROM remembered_items WHERE listing = 'failed_files'",
+        "UPDATE meta SET value = (SELECT json_group_array(baseline.value) "
+        "FROM json_each(meta.value) AS baseline "
+        "WHERE baseline.value != 'failed_files') WHERE key = 'baselines'",
     ),
 )
 
