@@ -36,6 +36,7 @@ from custom_components.printernizer_usage.store import (
     LocalStatisticsStore,
     StatisticsView,
     StoreSchemaTooNewError,
+    day_number,
     delete_store_files,
 )
 
@@ -108,13 +109,48 @@ def test_a_version_three_file_forgets_the_failed_files_list(path: Path) -> None:
         "INSERT OR REPLACE INTO meta VALUES ('baselines', ?)",
         (json.dumps(["jobs", "failed_files"]),),
     )
+    # One counted under the old code.
+    store._db.execute(
+        "INSERT INTO day_bucket VALUES "
+        "(?, 'errors', 'file_download_failed/file_service', 1)",
+        (day_number(NOW.date()),),
+    )
     store._db.execute("PRAGMA user_version = 3")
     store.close()
     store, _ = LocalStatisticsStore.open(path, NOW)
     assert store._meta_json("baselines") == ["jobs"]
     assert set(store.load_collector_state("").seen) == {Listing.JOBS}
-    assert store.statistics_view(NOW.date()).jobs == 2
+    view = store.statistics_view(NOW.date())
+    assert (view.jobs, view.errors) == (2, {})
     store.close()
+
+
+@pytest.mark.parametrize("baselines", ["not json", '["jobs"', '{"jobs": 1}', "null"])
+def test_the_schema_four_migration_survives_odd_baselines(
+    path: Path, baselines: str
+) -> None:
+    """A baselines value that is no JSON list is dropped: they are learned again."""
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    store._db.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('baselines', ?)", (baselines,)
+    )
+    store._db.execute("PRAGMA user_version = 3")
+    store.close()
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    assert store._meta("baselines") is None
+    store.close()
+
+
+def test_an_error_type_no_longer_known_is_not_shown(
+    store: LocalStatisticsStore,
+) -> None:
+    """A hand-edited or outdated error bucket is skipped, not a failed view."""
+    store._db.execute(
+        "INSERT INTO day_bucket VALUES (?, 'errors', 'made_up/x', 3)",
+        (day_number(NOW.date()),),
+    )
+    view = store.statistics_view(NOW.date())
+    assert view.errors == {}
 
 
 def test_new_file_is_migrated(store: LocalStatisticsStore, path: Path) -> None:
@@ -288,8 +324,9 @@ def test_summary_describes_without_content(store: LocalStatisticsStore) -> None:
     )
     summary = store.summary()
     assert summary["schema_version"] == SCHEMA_VERSION
-    assert summary["remembered_items"] == {"jobs": 1}
-    assert summary["days_with_data"] == 1
+    assert summary["remembered_items"] == {"jobs": True}
+    assert summary["has_statistics"] is True
+    assert summary["file_size_mib"] == 1
     # No date: the first one would be close to the id's first_seen.
     assert "2026-11-25" not in str(summary)
 

@@ -432,8 +432,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
 
         Diagnostics end up in public bug reports. No value or time the
         collection server also holds is shown (no period, send time, offset,
-        consent time or payload value): nobody could find the rows, and so
-        the id, on the server with them.
+        consent time or payload value), nor a number of weeks or attempts
+        that would date the first week or match the server's request log:
+        nobody could find the rows, and so the id, on the server with them.
         """
         latest = max(
             self._outbox.weekly, key=lambda row: row.period_start, default=None
@@ -443,31 +444,26 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             "state": status.state,
             "submission_planned": status.next_submission is not None,
             "ever_accepted": status.last_submission is not None,
-            "pending_submissions": status.pending_submissions,
-            "pending_deletions": status.pending_deletions,
-            "consent": [
-                {"share": change.share, "policy_version": change.policy_version}
-                for change in self._history.changes
-            ],
-            "weekly": [
-                {
-                    "status": row.status.value,
-                    "attempts": row.attempts,
-                    "last_result": row.last_result,
-                    "may_be_held": row.may_be_held,
-                    "endpoints": len(row.endpoints),
-                }
-                for row in self._outbox.weekly
-            ],
-            "deletions": [
-                {
-                    "status": row.status.value,
-                    "attempts": row.attempts,
-                    "last_result": row.last_result,
-                }
-                for row in self._outbox.deletions
-            ],
-            "latest_payload": None if latest is None else payload_shape(latest.body),
+            "weeks_pending": status.pending_submissions > 0,
+            "deletions_pending": status.pending_deletions > 0,
+            "consent": {
+                "sharing": self._history.sharing,
+                "policy_version": None
+                if self._history.latest is None
+                else self._history.latest.policy_version,
+            },
+            "week_statuses": sorted({row.status.value for row in self._outbox.weekly}),
+            "deletion_statuses": sorted(
+                {row.status.value for row in self._outbox.deletions}
+            ),
+            "latest_week": None
+            if latest is None
+            else {
+                "status": latest.status.value,
+                "last_result": latest.last_result,
+                "may_be_held": latest.may_be_held,
+                "fields": payload_shape(latest.body),
+            },
         }
 
     def deletion_requests(self) -> tuple[DeletionRow, ...]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 import json
+import math
 from pathlib import Path
 import secrets
 import sqlite3
@@ -147,6 +148,11 @@ _MIGRATIONS: Final = (
         # Failed downloads are not observable (Printernizer never marks a file
         # as failed), so that list is no longer read: forget what it held.
         "DELETE FROM remembered_items WHERE listing = 'failed_files'",
+        "DELETE FROM day_bucket "
+        "WHERE metric = 'errors' AND dimension LIKE 'file_download_failed/%'",
+        # A value that is no JSON list is dropped: the baselines are learned again.
+        "DELETE FROM meta WHERE key = 'baselines' "
+        "AND NOT (json_valid(value) AND json_type(value) = 'array')",
         "UPDATE meta SET value = (SELECT json_group_array(baseline.value) "
         "FROM json_each(meta.value) AS baseline "
         "WHERE baseline.value != 'failed_files') WHERE key = 'baselines'",
@@ -455,9 +461,12 @@ class LocalStatisticsStore:
             "WHERE day >= ? AND day < ? GROUP BY metric, dimension",
             (day_number(start), day_number(start) + 7),
         ):
-            totals[Metric(metric)] += count
             if metric == Metric.ERRORS:
-                errors[ErrorType(dimension.partition("/")[0])] = count
+                try:
+                    errors[ErrorType(dimension.partition("/")[0])] = count
+                except ValueError:
+                    continue  # a type no longer counted (or a hand edit)
+            totals[Metric(metric)] += count
         fleet = self._meta_json("fleet")
         return StatisticsView(
             week_start=start,
@@ -886,17 +895,19 @@ class LocalStatisticsStore:
 
     def summary(self) -> dict[str, Any]:
         """Describe the file without any of its content, for diagnostics."""
-        # Days, not dates: the first day would be close to the id's first_seen.
-        days, rows = self._db.execute(
-            "SELECT COUNT(DISTINCT day), COUNT(*) FROM day_bucket"
+        # Neither dates nor numbers of days or items: the first day would be
+        # close to the id's first_seen, and the items remembered add up to
+        # what the server was sent.
+        (has_days,) = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM day_bucket)"
         ).fetchone()
         return {
             "schema_version": self._db.execute("PRAGMA user_version").fetchone()[0],
-            "file_size_bytes": self.path.stat().st_size,
-            "day_bucket_rows": rows,
-            "days_with_data": days,
+            # Whole MiB: finer, the size would tell how long it has run.
+            "file_size_mib": math.ceil(self.path.stat().st_size / 2**20),
+            "has_statistics": bool(has_days),
             "remembered_items": {
-                listing: len(blob) // ITEM_KEY_BYTES
+                listing: bool(blob)
                 for listing, blob in self._db.execute(
                     "SELECT listing, item_keys FROM remembered_items ORDER BY listing"
                 )
