@@ -23,6 +23,7 @@ from custom_components.printernizer_usage.const import (
         ("2.42.0-dev", "2.42.0-dev"),
         # A checkout past a release: the release, marked; never the commit.
         ("2.41.7-6-gbe0da09", "2.41.7-dev"),
+        ("2.41.7-0-gbe0da09", "2.41.7"),  # the release itself
         ("2.41-120-g0123456789abcdef0123456789abcdef01234567", "2.41-dev"),
         ("2.41.7-6-gbe0da09-dirty", "unknown"),
         ("2.42.0-beta.1", "unknown"),  # not in the grammar

@@ -13,8 +13,9 @@ UNKNOWN_VERSION = "unknown"
 # digits through), short enough to leave no room for anything else.
 _VERSION = re.compile(r"[0-9]{1,4}(\.[0-9]{1,4}){1,2}(-dev|(a|b|rc)[0-9]{1,3})?")
 MAX_VERSION_LENGTH = 20
-# What `git describe` reports for a checkout past a release: 2.41.7-6-gbe0da09.
-_GIT_DESCRIBE = re.compile(r"([0-9]{1,4}(?:\.[0-9]{1,4}){1,2})-[0-9]+-g[0-9a-f]+")
+# What `git describe` reports for a checkout: 2.41.7-6-gbe0da09 is six commits
+# past 2.41.7; 2.41.7-0-g... is the release itself.
+_GIT_DESCRIBE = re.compile(r"([0-9]{1,4}(?:\.[0-9]{1,4}){1,2})-([0-9]+)-g[0-9a-f]+")
 
 _PRINTER_TYPES = {
     "bambu_lab": PrinterType.BAMBU_LAB,
@@ -52,7 +53,8 @@ def _version(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     if described := _GIT_DESCRIBE.fullmatch(value):
-        value = f"{described[1]}-dev"
+        past_release = described[2].strip("0") != ""
+        value = f"{described[1]}-dev" if past_release else described[1]
     if len(value) <= MAX_VERSION_LENGTH and _VERSION.fullmatch(value):
         return value
     return None
