@@ -60,9 +60,20 @@ def outbox_after(step: int) -> Outbox:
     return Outbox(weekly=(*sent, in_flight), last_weekly_request_at=START)
 
 
+def say(line: str) -> None:
+    """Write one line of the protocol in a single system call.
+
+    One short write to a pipe is atomic, so a kill never leaves half a line.
+    print() would not do: unbuffered (PYTHONUNBUFFERED), it writes the text
+    and the line end separately, and a kill between them glued the step to
+    the server's "done" ("67done"), which hung the test.
+    """
+    os.write(sys.stdout.fileno(), f"{line}\n".encode())
+
+
 def write_until_killed(path: Path) -> None:
     """Write steps to the file at `path` until killed."""
-    print("started", os.getpid(), flush=True)  # noqa: T201 - the protocol
+    say(f"started {os.getpid()}")
     store, _ = LocalStatisticsStore.open(path, START)
     store.load_collector_state("crash")
     history = ConsentHistory().opt_in(START - timedelta(weeks=52), 1)
@@ -84,8 +95,7 @@ def write_until_killed(path: Path) -> None:
             )
         )
         store.save_sharing(history, outbox_after(step))
-        # One short write to a pipe is atomic: a kill never leaves half a line.
-        print(step, flush=True)  # noqa: T201 - the protocol
+        say(str(step))
 
 
 def serve() -> None:
@@ -100,7 +110,7 @@ def serve() -> None:
             finally:
                 os._exit(1)
         os.waitpid(pid, 0)
-        print("done", flush=True)  # noqa: T201 - the protocol
+        say("done")
 
 
 if __name__ == "__main__":

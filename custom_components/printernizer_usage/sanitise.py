@@ -52,11 +52,12 @@ def _version(value: object) -> str | None:
     """
     if not isinstance(value, str):
         return None
+    version = value
     if described := _GIT_DESCRIBE.fullmatch(value):
         past_release = described[2].strip("0") != ""
-        value = f"{described[1]}-dev" if past_release else described[1]
-    if len(value) <= MAX_VERSION_LENGTH and _VERSION.fullmatch(value):
-        return value
+        version = f"{described[1]}-dev" if past_release else described[1]
+    if len(version) <= MAX_VERSION_LENGTH and _VERSION.fullmatch(version):
+        return version
     return None
 
 
