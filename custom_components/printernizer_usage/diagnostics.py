@@ -35,7 +35,7 @@ TO_REDACT = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: PrinternizerUsageConfigEntry
 ) -> dict[str, Any]:
-    """Return diagnostics for an entry: states and sizes, no value a server holds.
+    """Return diagnostics for an entry: states only, no value a server holds.
 
     This week's counts go to the server once the week closes, so only which
     of them are non-zero is shown.

@@ -428,7 +428,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         }
 
     def diagnostics(self) -> dict[str, Any]:
-        """Describe consent, schedule and outbox by their states and sizes.
+        """Describe consent, schedule and outbox by their states only.
 
         Diagnostics end up in public bug reports. No value or time the
         collection server also holds is shown (no period, send time, offset,
