@@ -8,6 +8,7 @@ see the same machine load.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 import time
 
 from homeassistant.core import HomeAssistant
@@ -24,7 +25,11 @@ LIMIT = 1.2
 def _printernizer(jobs: int, files: int, uploads: int) -> PrinternizerSimulator:
     simulator = PrinternizerSimulator()
     seed_demo_fleet(simulator)
+    # The history is a month old; what the refreshes add is stamped today.
+    now = datetime.now(UTC)
+    simulator.set_clock(now - timedelta(days=30))
     simulator.add_history(jobs=jobs, files=files, uploads=uploads)
+    simulator.set_clock(now)
     simulator.start()
     return simulator
 

@@ -311,7 +311,9 @@ async def test_items_without_usable_ids_are_skipped(
     items = [{"id": 7}, {"id": ""}, {"id": True}, {"id": None}, {"name": "x"}, "junk"]
     printernizer.fail("json", "/api/v1/jobs", body={"jobs": items})
     page = await client.async_item_page(Listing.JOBS, 1, KEYER)
-    assert page == api.ItemPage(keys=(KEYER.key(Listing.JOBS, "7"),), has_more=False)
+    assert page == api.ItemPage(
+        keys=(KEYER.key(Listing.JOBS, "7"),), has_more=False, oldest_day=None
+    )
 
 
 @pytest.mark.parametrize(

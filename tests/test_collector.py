@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+import random
+from typing import Literal
 
 import aiohttp
-from hypothesis import given, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.printernizer_usage.api import PrinternizerClient
@@ -27,6 +30,7 @@ from custom_components.printernizer_usage.const import (
     PrinterType,
 )
 
+from .hypothesis_profiles import examples
 from .simulator.printernizer import PrinternizerSimulator
 
 START = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
@@ -262,6 +266,131 @@ async def test_local_time_stamps_interleave(
     printernizer.add_job(created_at="2026-11-25T10:30:00")
     printernizer.add_job(created_at="2026-11-25T11:30:00.654321")
     assert (await poller.poll()).increments == {JOBS: 2}
+
+
+async def _mixed_stamps_day(
+    poller: Poller, printernizer: PrinternizerSimulator, old_jobs: int
+) -> int:
+    """Play the day measured on Printernizer 2.42.0; return the jobs requests.
+
+    After `old_jobs` of history, printer monitoring makes a job at 08:00 (its
+    stamp in local time, UTC+1, with a `T`); later 110 jobs come through the
+    API (UTC, with a space) and sort below it, although they are newer.
+    """
+    printernizer.wipe_jobs()
+    printernizer.set_clock(START.replace(hour=0) - timedelta(days=30))
+    printernizer.add_history(jobs=old_jobs)
+    await poller.poll()
+    printernizer.local_offset = timedelta(hours=1)
+    printernizer.set_clock(START.replace(hour=8, minute=0))
+    printernizer.add_job()
+    assert (await poller.poll()).increments == {JOBS: 1}
+    for _ in range(110):
+        printernizer.add_job(created_by="api")
+    assert printernizer.jobs[0].created_at.startswith(f"{START.date()}T09:00")
+    printernizer.requests.clear()
+    assert (await poller.poll()).increments == {JOBS: 110}
+    return printernizer.requests.count("/api/v1/jobs")
+
+
+async def test_jobs_below_a_known_job_of_the_same_day(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """The two stamp formats sort as text: every new job of the day still counts."""
+    assert await _mixed_stamps_day(poller, printernizer, old_jobs=300) == 2
+
+
+async def test_mixed_stamps_cost_ignores_history(
+    printernizer: PrinternizerSimulator,
+) -> None:
+    """Reading on through recent days costs the same after 300 or 3,000 old jobs."""
+    requests = []
+    for old_jobs in (300, 3000):
+        async with aiohttp.ClientSession() as session:
+            poller = Poller(PrinternizerClient(session, printernizer.url))
+            requests.append(await _mixed_stamps_day(poller, printernizer, old_jobs))
+    assert requests == [2, 2]
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+async def test_new_jobs_below_known_ones_after_days_away(
+    poller: Poller, printernizer: PrinternizerSimulator, restarted: bool
+) -> None:
+    """After days without a poll, the days since the last read are still recent.
+
+    A page of known monitoring jobs of that day sits above the API jobs made
+    after the last read; days later, that day is no longer today or yesterday.
+    """
+    printernizer.wipe_jobs()
+    printernizer.set_clock(poller.now.replace(hour=1))
+    for _ in range(150):
+        printernizer.add_job()
+    await poller.poll()
+    for _ in range(30):
+        printernizer.add_job(created_by="api")
+    assert " " in printernizer.jobs[150].created_at  # below the known page
+    if restarted:
+        state = poller.collector.state
+        poller.collector = Collector(
+            CollectorState(
+                salt=state.salt,
+                seen=state.seen,
+                baselines=state.baselines,
+                last_uptime_hour=state.last_uptime_hour,
+            )
+        )
+    assert (await poller.poll(after=timedelta(days=4))).increments[JOBS] == 30
+
+
+# Between two polls: how long, and how many jobs monitoring and the API make.
+_BETWEEN_POLLS = st.tuples(
+    st.sampled_from(
+        [timedelta(minutes=5), timedelta(hours=5), timedelta(days=1), timedelta(days=3)]
+    ),
+    st.integers(0, 160),
+    st.integers(0, 160),
+)
+
+
+@settings(
+    max_examples=examples(25),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    local_hours=st.integers(-12, 14),
+    old_jobs=st.integers(0, 250),
+    between_polls=st.lists(_BETWEEN_POLLS, min_size=1, max_size=4),
+    shuffler=st.randoms(use_true_random=False),
+)
+def test_every_job_counts_once_under_text_order(
+    printernizer: PrinternizerSimulator,
+    local_hours: int,
+    old_jobs: int,
+    between_polls: list[tuple[timedelta, int, int]],
+    shuffler: random.Random,
+) -> None:
+    """In any time zone, with both stamp formats mixed, each new job counts once."""
+
+    async def play() -> None:
+        async with aiohttp.ClientSession() as session:
+            poller = Poller(PrinternizerClient(session, printernizer.url))
+            printernizer.wipe_jobs()
+            printernizer.local_offset = timedelta(hours=local_hours)
+            printernizer.set_clock(poller.now - timedelta(days=20))
+            printernizer.add_history(jobs=old_jobs)
+            await poller.poll()
+            for gap, by_monitor, by_api in between_polls:
+                # Made after the last poll and before the next, interleaved.
+                printernizer.set_clock(poller.now + timedelta(seconds=1))
+                makers: list[Literal["monitor", "api"]] = ["monitor"] * by_monitor
+                makers += ["api"] * by_api
+                shuffler.shuffle(makers)
+                for made_by in makers:
+                    printernizer.add_job(created_by=made_by)
+                outcome = await poller.poll(after=gap)
+                assert outcome.increments.get(JOBS, 0) == by_monitor + by_api
+
+    asyncio.run(play())
 
 
 async def test_duplicates_within_one_poll(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from hypothesis import given, strategies as st
 import pytest
 
@@ -130,3 +132,30 @@ def test_every_output_is_in_its_vocabulary(value: object) -> None:
     assert version == "unknown" or (len(version) <= 40 and " " not in version)
     python = sanitise.python_version(value)
     assert python is None or python.count(".") == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-12-02 15:14:04", date(2026, 12, 2)),  # made through the API
+        ("2026-12-02T15:07:43.156133", date(2026, 12, 2)),  # printer monitoring
+        ("2026-12-02", date(2026, 12, 2)),
+        ("2026-02-30 10:00:00", None),
+        ("2026-12-02x", None),
+        ("\u0662\u0660\u0662\u0666-12-02", None),  # Arabic-Indic digits
+        ("26-12-02", None),
+        ("", None),
+        (None, None),
+        (20261202, None),
+    ],
+)
+def test_listed_day(value: object, expected: date | None) -> None:
+    """Only the day a stamp begins with is read, in either format."""
+    assert sanitise.listed_day(value) == expected
+
+
+@given(st.one_of(st.text(), st.none(), st.integers()))
+def test_listed_day_never_raises(value: object) -> None:
+    """A garbled stamp reads as no day at all."""
+    day = sanitise.listed_day(value)
+    assert day is None or isinstance(day, date)

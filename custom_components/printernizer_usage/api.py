@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 import hashlib
 import json
 from typing import Any, Final
@@ -113,10 +114,15 @@ class PrinterState:
 
 @dataclass(frozen=True, slots=True)
 class ItemPage:
-    """Salted hashes of the item ids on one page, in Printernizer's order."""
+    """Salted hashes of the item ids on one page, in Printernizer's order.
+
+    `oldest_day` is the earliest day any item on the page is stamped with
+    (None when no stamp is readable); it is used for paging, never kept.
+    """
 
     keys: tuple[bytes, ...]
     has_more: bool
+    oldest_day: date | None
 
 
 class ItemKeyer:
@@ -243,7 +249,16 @@ class PrinternizerClient:
             for item_id in map(_item_id, items)
             if item_id is not None
         )
-        return ItemPage(keys=keys, has_more=_has_more(body, page, len(items)))
+        days = [
+            day
+            for day in (sanitise.listed_day(item.get("created_at")) for item in items)
+            if day is not None
+        ]
+        return ItemPage(
+            keys=keys,
+            has_more=_has_more(body, page, len(items)),
+            oldest_day=min(days, default=None),
+        )
 
     async def async_feature_flags(self) -> dict[FeatureFlag, bool]:
         """Return the feature flags Printernizer exposes, and only those."""

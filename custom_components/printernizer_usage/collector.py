@@ -5,6 +5,12 @@ mix UTC and local time, and a Printernizer restart can delete every job. So an
 item is counted the first time its (salted, hashed) id is seen, never by time
 stamp or by comparing totals. The first poll of each list only learns what is
 already there.
+
+A list is sorted by its `created_at` text, and the two formats Printernizer
+writes ("2026-12-02 15:14:04" for API-created jobs, "2026-12-02T15:07:43.156133"
+in local time for jobs of printer monitoring) do not sort by time: a known item
+can sit above new ones of the same day. Only the day a stamp begins with is
+reliable, so paging reads on through every recent day.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from .api import ItemKeyer, PrinternizerClient, PrinternizerError, RuntimeFacts
 from .const import (
@@ -29,6 +35,10 @@ from .const import (
 # Reading more pages than can be remembered could not tell old items from new.
 MAX_PAGES_PER_POLL = MAX_REMEMBERED_ITEMS // PAGE_SIZE
 PRINTERS_BASELINE = "printers"
+# A stamp's day is its UTC day (API-created items) or its local day (printer
+# monitoring), which is at most one day earlier: an item created after a read
+# is never stamped more than a day before that read's UTC day.
+RECENT_DAYS_BEFORE_LAST_READ = 1
 
 _LISTING_METRICS = {
     Listing.JOBS: Metric.JOBS,
@@ -55,6 +65,9 @@ class CollectorState:
     baselines: set[str] = field(default_factory=set)
     printers_in_error: frozenset[bytes] = frozenset()
     last_uptime_hour: datetime | None = None
+    # When each list was last read, this run; a restart falls back to the
+    # hour of the last poll.
+    last_read: dict[Listing, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +81,7 @@ class PollOutcome:
     observed_at: datetime
     increments: dict[BucketKey, int]
     errors: tuple[ErrorType, ...]
-    # Per list, keys seen for the first time, oldest first.
+    # Per list read, the keys seen for the first time, oldest first.
     new_keys: dict[Listing, tuple[bytes, ...]]
     baselines: frozenset[str]
     printers_in_error: frozenset[bytes] | None
@@ -130,7 +143,7 @@ class Collector:
         printers = await poll.attempt(client.async_printers(self._keyer))
         new_keys: dict[Listing, tuple[bytes, ...]] = {}
         for listing in Listing:
-            keys = await poll.attempt(self._async_read_new_keys(client, listing))
+            keys = await poll.attempt(self._async_read_new_keys(client, listing, now))
             if keys is not None:
                 new_keys[listing] = keys
         flags = await poll.attempt(client.async_feature_flags())
@@ -166,7 +179,7 @@ class Collector:
             observed_at=now,
             increments={key: count for key, count in increments.items() if count},
             errors=tuple(poll.errors),
-            new_keys={listing: keys for listing, keys in new_keys.items() if keys},
+            new_keys=new_keys,
             baselines=frozenset(learned),
             printers_in_error=in_error,
             uptime_hour=uptime_hour,
@@ -179,18 +192,22 @@ class Collector:
         )
 
     async def _async_read_new_keys(
-        self, client: PrinternizerClient, listing: Listing
+        self, client: PrinternizerClient, listing: Listing, now: datetime
     ) -> tuple[bytes, ...] | None:
         """Return the keys not seen before, oldest first; None without the list.
 
-        The whole first page is always read, since items of the same second and
-        items stamped in local time break the newest-first order. A further page
-        is read only while the page just read held no known item. Learning the
-        baseline reads on (up to the remembered bound), so that older items
-        moving up after deletions are still known.
+        The first page is always read whole. A further page is read while the
+        page just read held no known item, or held an item stamped on a day a
+        new item can carry (see `_first_recent_day`); items of the same second
+        and the two stamp formats break the order within those days. So a poll
+        costs the new items, the items of the last two days and one page,
+        however long the history. Learning the baseline reads on (up to the
+        remembered bound), so that older items moving up after deletions are
+        still known.
         """
         seen = self.state.seen.get(listing, OrderedDict())
         learning_baseline = listing not in self.state.baselines
+        first_recent_day = self._first_recent_day(listing, now)
         fresh: dict[bytes, None] = {}
         for page_number in range(1, MAX_PAGES_PER_POLL + 1):
             page = await client.async_item_page(listing, page_number, self._keyer)
@@ -202,15 +219,27 @@ class Collector:
                     page_held_known = True
                 else:
                     fresh[key] = None
-            if not page.has_more or (page_held_known and not learning_baseline):
+            page_is_recent = (
+                page.oldest_day is not None and page.oldest_day >= first_recent_day
+            )
+            if not page.has_more or not (
+                learning_baseline or not page_held_known or page_is_recent
+            ):
                 break
         return tuple(reversed(fresh))
+
+    def _first_recent_day(self, listing: Listing, now: datetime) -> date:
+        """Return the earliest day an item new since the list's last read can carry."""
+        last_read = self.state.last_read.get(listing) or self.state.last_uptime_hour
+        since = now if last_read is None else min(now, last_read)
+        return since.date() - timedelta(days=RECENT_DAYS_BEFORE_LAST_READ)
 
     def commit(self, outcome: PollOutcome) -> None:
         """Remember what the store has just saved."""
         state = self.state
         for listing, keys in outcome.new_keys.items():
             state.seen[listing] = remember(state.seen.get(listing, OrderedDict()), keys)
+            state.last_read[listing] = outcome.observed_at
         state.baselines |= outcome.baselines
         if outcome.printers_in_error is not None:
             state.printers_in_error = outcome.printers_in_error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 import re
 
 from .const import DeploymentMode, PlatformFamily, PrinterType
@@ -16,6 +17,10 @@ MAX_VERSION_LENGTH = 20
 # What `git describe` reports for a checkout: 2.41.7-6-gbe0da09 is six commits
 # past 2.41.7; 2.41.7-0-g... is the release itself.
 _GIT_DESCRIBE = re.compile(r"([0-9]{1,4}(?:\.[0-9]{1,4}){1,2})-([0-9]+)-g[0-9a-f]+")
+
+# The date part of a list item's `created_at`, in either of Printernizer's
+# formats ("2026-12-02 15:14:04" and "2026-12-02T15:07:43.156133").
+_LISTED_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]|$)")
 
 _PRINTER_TYPES = {
     "bambu_lab": PrinterType.BAMBU_LAB,
@@ -86,3 +91,13 @@ def printer_type(value: object) -> PrinterType | None:
     if not isinstance(value, str) or not value:
         return None
     return _PRINTER_TYPES.get(value.lower(), PrinterType.OTHER)
+
+
+def listed_day(value: object) -> date | None:
+    """Return the calendar day a list item was stamped with, or None if unreadable."""
+    if not isinstance(value, str) or not (match := _LISTED_DAY.match(value)):
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None

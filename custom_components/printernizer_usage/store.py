@@ -417,6 +417,8 @@ class LocalStatisticsStore:
     def _save_observations(self, outcome: PollOutcome) -> None:
         keep = MAX_REMEMBERED_ITEMS * ITEM_KEY_BYTES
         for listing, keys in outcome.new_keys.items():
+            if not keys:
+                continue
             row = self._db.execute(
                 "SELECT item_keys FROM remembered_items WHERE listing = ?", (listing,)
             ).fetchone()

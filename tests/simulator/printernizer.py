@@ -21,7 +21,7 @@ import itertools
 import json
 import random
 import threading
-from typing import Any
+from typing import Any, Literal
 import uuid
 
 from aiohttp import web
@@ -123,14 +123,31 @@ class PrinternizerSimulator(LoopbackServer):
         self._bucket: dict[str, tuple[float, float]] = {}
         self._ids = itertools.count(1)
         self._clock = datetime(2026, 11, 23, 8, 0, 0)  # noqa: DTZ001 - served naive
+        self.local_offset = timedelta(0)  # the host's time zone, for monitor stamps
 
     # ----- state changes (thread-safe) -------------------------------------
 
-    def _next_stamp(self, stamp: str | None) -> str:
+    def _next_stamp(
+        self, stamp: str | None, created_by: Literal["monitor", "api"] = "monitor"
+    ) -> str:
+        """Stamp an item as Printernizer does, by who created it.
+
+        Jobs made through the API get whole UTC seconds with a space; items
+        made by printer monitoring get local time with microseconds and a
+        `T`. The lists sort these stamps as text.
+        """
         if stamp is not None:
             return stamp
         self._clock += timedelta(seconds=1)
-        return self._clock.isoformat()
+        if created_by == "api":
+            return self._clock.strftime("%Y-%m-%d %H:%M:%S")
+        local = self._clock + self.local_offset
+        return local.isoformat(timespec="microseconds")
+
+    def set_clock(self, moment: datetime) -> None:
+        """Stamp the next items from this UTC moment on, one second apart."""
+        with self.lock:
+            self._clock = moment.replace(tzinfo=None) - timedelta(seconds=1)
 
     def add_printer(
         self,
@@ -164,10 +181,13 @@ class PrinternizerSimulator(LoopbackServer):
         job_name: str = "benchy.3mf",
         status: str = "running",
         created_at: str | None = None,
+        created_by: Literal["monitor", "api"] = "monitor",
     ) -> SimItem:
         """Add a job; it stays "running" unless told otherwise, as auto-jobs do."""
         with self.lock:
-            job = self._job(printer, job_name, status, created_at)
+            job = self._job(
+                printer, job_name, status, self._next_stamp(created_at, created_by)
+            )
             _insert_newest_first(self.jobs, job)
             return job
 
@@ -176,12 +196,12 @@ class PrinternizerSimulator(LoopbackServer):
         printer: SimPrinter | None,
         job_name: str,
         status: str,
-        created_at: str | None,
+        created_at: str,
     ) -> SimItem:
         printer = printer or (self.printers[0] if self.printers else None)
         return SimItem(
             id=str(uuid.uuid4()),
-            created_at=self._next_stamp(created_at),
+            created_at=created_at,
             fields={
                 "printer_id": printer.id if printer else "unknown",
                 "printer_type": printer.printer_type if printer else "unknown",
@@ -257,7 +277,8 @@ class PrinternizerSimulator(LoopbackServer):
         """
         with self.lock:
             new_jobs = [
-                self._job(None, "part.3mf", "completed", None) for _ in range(jobs)
+                self._job(None, "part.3mf", "completed", self._next_stamp(None))
+                for _ in range(jobs)
             ]
             new_files = [
                 self._file(None, "part.3mf", "downloaded", None) for _ in range(files)
