@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+import random
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,7 +15,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import store as store_module
+from custom_components.printernizer_usage import randomness
 from custom_components.printernizer_usage.const import (
     CONF_BASELINE_ID,
     CONF_COLLECTION_API_KEY,
@@ -44,11 +45,24 @@ def wednesday(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to("2026-11-25T10:05:00+00:00")
 
 
+class ChosenOffsetSource(random.Random):
+    """A seeded random source whose every send offset is the one chosen."""
+
+    def __init__(self, offset_seconds: int) -> None:
+        """Draw everything else from a fixed seed."""
+        super().__init__(0)
+        self.offset_seconds = offset_seconds
+
+    def randrange(self, *_: Any, **__: Any) -> int:
+        """Draw the send offset, in seconds: always the chosen one."""
+        return self.offset_seconds
+
+
 @pytest.fixture
 def fixed_send_offset(monkeypatch: pytest.MonkeyPatch) -> None:
     """Draw the same send offset every time, so tests know when to look."""
     monkeypatch.setattr(
-        store_module.secrets, "randbelow", lambda _: int(SEND_OFFSET.total_seconds())
+        randomness, "SOURCE", ChosenOffsetSource(int(SEND_OFFSET.total_seconds()))
     )
 
 

@@ -180,30 +180,35 @@ async def test_regenerating_the_id_discards_the_old_ids_weeks(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A new id from today; a week built under the old one is never sent."""
+    """The old id's unsent week is never sent; the new id starts a whole week later.
+
+    It is made when that week is built, so its first day is its first
+    payload's, as a fresh installation's is.
+    """
     caplog.set_level(logging.DEBUG)
     await queue_first_week(hass, sharing_entry, freezer)
     before = (await export(hass, sharing_entry))["installation"]
     response = await call(hass, "regenerate_installation_id", sharing_entry)
-    assert response == {"regenerated": True, "first_seen": "2026-12-07"}
+    assert response == {"regenerated": True, "first_week": "2026-12-14"}
+    assert (await export(hass, sharing_entry))["installation"] is None
+    assert sensor(hass, "pending_submissions") == "0"
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
+    assert periods(collection) == ["2026-12-14T00:00:00Z"]
     after = (await export(hass, sharing_entry))["installation"]
     assert after["installation_id"] != before["installation_id"]
-    assert after["first_seen"] == "2026-12-07"
+    assert after["first_seen"] == "2026-12-21"
+    assert collection.submissions[0].installation_id == after["installation_id"]
     for identifier in (before["installation_id"], after["installation_id"]):
         assert identifier not in caplog.text
-    assert sensor(hass, "pending_submissions") == "0"
-    await travel(hass, freezer, FIRST_WEEK + 2 * WEEK + OFFSET)
-    assert periods(collection) == ["2026-12-07T00:00:00Z"]
-    assert collection.submissions[0].installation_id == after["installation_id"]
 
 
 async def test_regenerating_before_any_id_exists(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Without an id yet, the action simply makes the first one."""
+    """Without an id yet, the action makes none: the first is made when needed."""
     response = await call(hass, "regenerate_installation_id", init_integration)
     assert response["regenerated"] is True
-    assert (await export(hass, init_integration))["installation"] is not None
+    assert (await export(hass, init_integration))["installation"] is None
 
 
 async def test_submit_now_sends_within_the_hourly_limit(

@@ -23,6 +23,7 @@ from custom_components.printernizer_usage.outbox import (
     deletion_started,
     endpoint_changed,
     forget_acknowledged,
+    first_whole_week,
     id_regenerated,
     idempotency_key,
     is_rejection,
@@ -51,6 +52,7 @@ OTHER = "https://other.example"
 W1 = date(2026, 11, 2)
 W2 = date(2026, 11, 9)
 W3 = date(2026, 11, 16)
+W4 = date(2026, 11, 23)
 CONSENTED = ConsentHistory().opt_in(datetime(2026, 10, 1, tzinfo=UTC), 1)
 RNG = random.Random(7)
 
@@ -159,14 +161,14 @@ def test_weeks_to_build() -> None:
 def test_no_week_below_the_floor() -> None:
     """After an opt-out, weeks that ended but were never built stay unbuilt."""
     outbox = opted_out(Outbox(), at(17, 12))
-    assert outbox.build_from == W3
+    assert outbox.build_from == W4
     again = ConsentHistory().opt_in(at(1), 1).opt_out(at(17, 12)).opt_in(at(17, 13), 1)
     assert weeks_to_build(outbox, again, at(24, 1), has_endpoint=True) == []
     assert weeks_to_build(outbox, again, at(30, 1), has_endpoint=True) == [
         date(2026, 11, 23)
     ]
     assert week_closed(outbox, W1, OLD_ID, b"{}", at(9)) == outbox
-    assert opted_out(outbox, at(3)).build_from == W3  # the floor never sinks
+    assert opted_out(outbox, at(3)).build_from == W4  # the floor never sinks
 
 
 def test_sending_a_week() -> None:
@@ -450,7 +452,22 @@ def test_regenerated_id_discards_the_old_ids_rows() -> None:
     outbox = week_closed(queued(W1), W2, NEW_ID, b"{}", at(16))
     outbox = id_regenerated(outbox, OLD_ID, at(17))
     assert statuses(outbox) == [WeeklyStatus.DISCARDED, WeeklyStatus.PENDING]
-    assert outbox.build_from == W3
+    assert outbox.build_from == W4  # the new id's first week is a whole one
+    assert id_regenerated(Outbox(), None, at(17)).build_from == W4
+
+
+@pytest.mark.parametrize(
+    ("now", "first"),
+    [
+        (at(16), W3),  # a week begins right now: it is whole
+        (at(16, 0, 1), W4),
+        (at(22, 23, 59), W4),
+        (at(23), W4),
+    ],
+)
+def test_first_whole_week(now: datetime, first: date) -> None:
+    """A new id, like a new consent, starts with a week that begins from now on."""
+    assert first_whole_week(now) == first
 
 
 def test_reconcile_expires_old_rows() -> None:
@@ -634,7 +651,7 @@ def test_local_deletion_keeps_waiting_deletion_requests() -> None:
     outbox = locally_deleted(outbox, at(18))
     assert outbox.weekly == ()
     assert [row.status for row in outbox.deletions] == [DeletionStatus.IN_FLIGHT]
-    assert outbox.build_from == W3
+    assert outbox.build_from == W4
     acknowledged = deletion_finished(
         outbox, OLD_ID, SERVER, AttemptResult.ACCEPTED, at(18)
     )

@@ -420,7 +420,7 @@ async def test_remote_deletion_and_a_fresh_id(
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A deletion request goes at once; afterwards the next week has a new id."""
+    """A deletion request goes at once; the next whole week starts a new id."""
     first_send = await send_first_week(hass, sharing_entry, freezer)
     old_id = collection.submissions[0].installation_id
     await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
@@ -434,8 +434,12 @@ async def test_remote_deletion_and_a_fresh_id(
     assert data["deletion_requests"] == []
     assert old_id not in str(data)
     await travel(hass, freezer, first_send + WEEK)
-    assert len(collection.submissions) == 1
-    assert collection.submissions[0].installation_id != old_id
+    assert collection.submissions == []  # the week under way began before the new id
+    await travel(hass, freezer, first_send + 2 * WEEK)
+    [fresh] = collection.submissions
+    assert fresh.installation_id != old_id
+    assert fresh.payload["period"]["start"] == "2026-12-14T00:00:00Z"
+    assert fresh.payload["installation"]["first_seen"] == "2026-12-21T00:00:00Z"
 
 
 async def test_a_refused_deletion_is_kept_until_the_key_is_fixed(

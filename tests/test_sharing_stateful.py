@@ -90,10 +90,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.printernizer_usage import (
-    store as store_module,
-    store_path,
-)
+from custom_components.printernizer_usage import randomness, store_path
 from custom_components.printernizer_usage.const import (
     CONF_BASELINE_ID,
     CONF_COLLECTION_API_KEY,
@@ -103,12 +100,10 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     POLICY_VERSION,
 )
-from custom_components.printernizer_usage.store import (
-    MAX_SEND_OFFSET,
-    LocalStatisticsStore,
-)
+from custom_components.printernizer_usage.randomness import MAX_SEND_OFFSET
+from custom_components.printernizer_usage.store import LocalStatisticsStore
 
-from .conftest import BASELINE_ID
+from .conftest import BASELINE_ID, ChosenOffsetSource
 from .hypothesis_profiles import examples
 from .simulator.collection import CollectionSimulator, Submission
 from .simulator.printernizer import PrinternizerSimulator
@@ -607,9 +602,9 @@ async def play_history(
     offset = timedelta(seconds=history.send_offset_seconds)
     player = Player(hass, freezer, servers, entry, offset, now, tally)
     with pytest.MonkeyPatch.context() as patch:
-        # The store draws the send offset once; let Hypothesis choose it.
+        # Let Hypothesis choose the send offset the store draws.
         patch.setattr(
-            store_module.secrets, "randbelow", lambda _: history.send_offset_seconds
+            randomness, "SOURCE", ChosenOffsetSource(history.send_offset_seconds)
         )
         try:
             await player.start()

@@ -22,8 +22,8 @@ from custom_components.printernizer_usage.outbox import (
     WeeklyStatus,
 )
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
+from custom_components.printernizer_usage.randomness import MAX_SEND_OFFSET
 from custom_components.printernizer_usage.store import (
-    MAX_SEND_OFFSET,
     SCHEMA_VERSION,
     LocalStatisticsStore,
     LoggedAttempt,
@@ -365,7 +365,7 @@ def test_a_preview_creates_no_id(store: LocalStatisticsStore) -> None:
     assert preview["installation"]["first_seen"] == NOT_YET_KNOWN
     assert store.current_installation_id() is None
     assert store.preview_week_payload(week, 0, "UTC", NOW.date()) == {}
-    identity = store.regenerate_installation_id(date(2026, 11, 2))
+    identity = store.installation_identity(date(2026, 11, 2))
     preview = store.preview_week_payload(week, 1, "Europe/Berlin", NOW.date())
     assert preview["installation"]["installation_id"] == identity.installation_id
     assert preview["installation"]["first_seen"] == "2026-11-02T00:00:00Z"
@@ -422,7 +422,7 @@ def test_local_deletion_leaves_only_waiting_deletion_requests(
     assert export["consent_history"] == export["weekly_submissions"] == []
     assert [row["installation_id"] for row in export["deletion_requests"]] == [OLD_ID]
     assert store._meta("salt") not in (None, salt)
-    assert store.load_sharing().outbox.build_from == date(2026, 11, 23)
+    assert store.load_sharing().outbox.build_from == date(2026, 11, 30)
     remembered = store._db.execute("SELECT COUNT(*) FROM remembered_items")
     assert remembered.fetchone()[0] == 0
     # Read while still open: the write-ahead log must hold nothing deleted either.

@@ -269,13 +269,14 @@ def _stop_unsent(
     """Discard unsent weekly rows (of some ids, or all) and raise the floor.
 
     A row in flight is cut off rather than discarded: it is possibly sent.
-    Weeks that had ended but were not built yet are covered by the floor:
-    they are never built afterwards. The floor also clears every week that
-    has a row, so a clock that went back cannot lower it below a week that
-    was sent (and whose row a deletion may later forget).
+    The floor is the first week that begins from now on, so the week under
+    way is never built either: an id made next starts with a whole week, as
+    a fresh installation's first id does after consent. The floor also clears
+    every week that has a row, so a clock that went back cannot lower it
+    below a week that was sent (and whose row a deletion may later forget).
     """
     floor = max(
-        [week_start(now.date())] + [row.period_start + WEEK for row in outbox.weekly]
+        [first_whole_week(now)] + [row.period_start + WEEK for row in outbox.weekly]
     )
     return replace(
         outbox,
@@ -290,6 +291,12 @@ def _stop_unsent(
         if outbox.build_from is None
         else max(outbox.build_from, floor),
     )
+
+
+def first_whole_week(now: datetime) -> date:
+    """Return the first week that begins at or after `now`."""
+    week = week_start(now.date())
+    return week if week_bounds(week)[0] == now else week + WEEK
 
 
 def _cut_off(row: WeeklyRow) -> WeeklyRow:
@@ -362,9 +369,12 @@ def opted_out(outbox: Outbox, now: datetime) -> Outbox:
     return _stop_unsent(outbox, None, now)
 
 
-def id_regenerated(outbox: Outbox, old_id: str, now: datetime) -> Outbox:
-    """Discard unsent rows of the old id: sending them would link old and new."""
-    return _stop_unsent(outbox, {old_id}, now)
+def id_regenerated(outbox: Outbox, old_id: str | None, now: datetime) -> Outbox:
+    """Discard unsent rows of the old id: sending them would link old and new.
+
+    The next id's first week is the next whole one, with or without an old id.
+    """
+    return _stop_unsent(outbox, set() if old_id is None else {old_id}, now)
 
 
 def deletion_requested(outbox: Outbox, now: datetime) -> Outbox:

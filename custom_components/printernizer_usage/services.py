@@ -193,8 +193,8 @@ async def _async_regenerate_installation_id(
     """Replace the random id; neither id is logged or returned."""
     await _async_require_admin(call)
     sharing = _loaded_entry(call.hass, data).runtime_data.sharing
-    first_seen = await sharing.async_regenerate_installation_id()
-    return {"regenerated": True, "first_seen": first_seen.isoformat()}
+    first_week = await sharing.async_regenerate_installation_id()
+    return {"regenerated": True, "first_week": first_week.isoformat()}
 
 
 async def _async_submit_now(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 import json
-import random
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -22,6 +21,7 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from . import randomness
 from .consent import (
     ConsentHistory,
     SharingState,
@@ -52,6 +52,7 @@ from .outbox import (
     deletion_requested,
     deletion_started,
     endpoint_changed,
+    first_whole_week,
     forget_acknowledged,
     id_regenerated,
     is_rejection,
@@ -245,7 +246,6 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Changes the user makes hold this; shutdown waits for them, then stops.
         self._change_lock = asyncio.Lock()
         self._stopped = False
-        self._rng = random.SystemRandom()
 
     # ----- life cycle -------------------------------------------------------------
 
@@ -342,6 +342,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             now = dt_util.utcnow()
             self._outbox = deletion_requested(self._outbox, now)
             await self._async_save()
+            # Saving retired an id to be deleted; the next one has its own offset.
+            self._send_offset = await self._store.async_call(
+                LocalStatisticsStore.send_offset
+            )
             self._publish()
             self._arm(now)
             return waiting_deletions(self._outbox)
@@ -388,25 +392,26 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         return None
 
     async def async_regenerate_installation_id(self) -> date:
-        """Start a new random id; unsent weeks of the old one are discarded.
+        """Retire the id and discard its unsent weeks; return the next id's first week.
 
-        Returns the new id's first day. Sending those weeks would link the
-        old id and the new one.
+        Sending those weeks would link the old id and the new one. The next id
+        is drawn when its first week is built, with a send offset drawn now:
+        both, and its first week (the next whole one), as for a fresh
+        installation.
         """
         async with self._changing():
             now = dt_util.utcnow()
             old_id = await self._store.async_call(
                 LocalStatisticsStore.current_installation_id
             )
-            if old_id is not None:
-                self._outbox = id_regenerated(self._outbox, old_id, now)
-                await self._async_save()
-            identity = await self._store.async_call(
-                LocalStatisticsStore.regenerate_installation_id, now.date()
+            self._outbox = id_regenerated(self._outbox, old_id, now)
+            await self._async_save()
+            self._send_offset = await self._store.async_call(
+                LocalStatisticsStore.retire_installation_id
             )
             self._publish()
             self._arm(now)
-            return identity.first_seen
+            return first_whole_week(now)
 
     async def async_submit_now(self) -> list[date]:
         """Send the pending weeks now, within consent and the hourly limit.
@@ -616,7 +621,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             row.period_start,
             attempt.result,
             now,
-            rng=self._rng,
+            rng=randomness.SOURCE,
             retry_after=attempt.retry_after,
         )
         if attempt.result is AttemptResult.ACCEPTED:

@@ -21,6 +21,7 @@ import sqlite3
 from typing import Any, Final
 import uuid
 
+from . import randomness
 from .api import ITEM_KEY_BYTES
 from .collector import CollectorState, FailedPoll, PollOutcome
 from .consent import ConsentChange, ConsentHistory
@@ -57,9 +58,6 @@ EXPORT_VERSION: Final = 1
 _EPOCH: Final = date(1970, 1, 1)
 # How long to wait for another process holding the file before giving up.
 BUSY_TIMEOUT: Final = timedelta(seconds=10)
-# Each installation sends its weeks this long after they end, at most; the
-# offset is drawn once, so installations do not all send at midnight.
-MAX_SEND_OFFSET: Final = timedelta(hours=24)
 
 # Each entry holds the statements that migrate user_version N to N + 1.
 _MIGRATIONS: Final = (
@@ -514,14 +512,16 @@ class LocalStatisticsStore:
         """Return the installation identity, creating it when first needed.
 
         It is random (UUIDv4), tied to nothing on this machine, and made only
-        when something asks for it, so an installation that never shares
-        never has one.
+        when a week is built for it, so an installation that never shares
+        never has one, and every id (the first, or one after a regeneration or
+        a deletion) begins the same way: its first day is that of its first
+        payload.
         """
         with self._transaction():
             installation_id = self._meta("installation_id")
             first_seen = self._meta("first_seen")
             if installation_id is None or first_seen is None:
-                installation_id = str(uuid.uuid4())
+                installation_id = randomness.installation_id()
                 first_seen = today.isoformat()
                 self._db.executemany(
                     _UPSERT_META,
@@ -578,26 +578,31 @@ class LocalStatisticsStore:
         """Return the id in use, if one was made."""
         return self._meta("installation_id")
 
-    def regenerate_installation_id(self, today: date) -> InstallationIdentity:
-        """Replace the id by a new random one whose first day is today."""
-        identity = InstallationIdentity(str(uuid.uuid4()), today)
-        with self._transaction():
-            self._db.executemany(
-                _UPSERT_META,
-                [
-                    ("installation_id", identity.installation_id),
-                    ("first_seen", today.isoformat()),
-                ],
-            )
-        return identity
+    def retire_installation_id(self) -> timedelta:
+        """Retire the id and its send offset; return the next id's offset.
 
-    def load_sharing(self) -> SharingRecord:
-        """Return consent, outbox and schedule; draw the send offset the first time."""
+        The next id is made when its first week is built, exactly as an
+        installation's first one is.
+        """
+        with self._transaction():
+            self._db.execute(
+                "DELETE FROM meta WHERE key IN "
+                "('installation_id', 'first_seen', 'send_offset_seconds')"
+            )
+            return self.send_offset()
+
+    def send_offset(self) -> timedelta:
+        """Return how long after each week's end the id sends; drawn if missing."""
         with self._transaction():
             offset = self._meta("send_offset_seconds")
             if offset is None:
-                offset = str(secrets.randbelow(int(MAX_SEND_OFFSET.total_seconds())))
+                offset = str(int(randomness.send_offset().total_seconds()))
                 self._db.execute(_UPSERT_META, ("send_offset_seconds", offset))
+        return timedelta(seconds=int(offset))
+
+    def load_sharing(self) -> SharingRecord:
+        """Return consent, outbox and schedule; draw the send offset the first time."""
+        send_offset = self.send_offset()
         history = ConsentHistory(
             tuple(
                 ConsentChange(datetime.fromisoformat(at), bool(share), version)
@@ -621,7 +626,7 @@ class LocalStatisticsStore:
         return SharingRecord(
             history=history,
             outbox=outbox,
-            send_offset=timedelta(seconds=int(offset)),
+            send_offset=send_offset,
             clock_high_water=self.clock_high_water(),
             last_accepted_at=None
             if last_accepted is None
@@ -771,8 +776,11 @@ class LocalStatisticsStore:
                 "ELSE period_start NOT IN "
                 "(SELECT period_start FROM weekly_submission) END"
             )
+            # An id to be deleted is retired with its offset; the next id
+            # draws its own.
             self._db.execute(
-                "DELETE FROM meta WHERE key IN ('installation_id', 'first_seen') "
+                "DELETE FROM meta WHERE key IN "
+                "('installation_id', 'first_seen', 'send_offset_seconds') "
                 "AND (SELECT value FROM meta WHERE key = 'installation_id') IN "
                 "(SELECT installation_id FROM deletion_request)"
             )
