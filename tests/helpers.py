@@ -10,6 +10,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 ENGLISH = (
@@ -74,3 +75,17 @@ def assert_placeholders_supplied(result: Mapping[str, Any], flow: str) -> None:
     texts += [strings["error"][error] for error in (result["errors"] or {}).values()]
     used = {name for text in texts for name in PLACEHOLDER.findall(text)}
     assert used <= set(result["description_placeholders"] or {}), used
+
+
+# The test harness replaces Home Assistant's storage with one that logs what
+# it stores; Home Assistant itself logs only the file's name.
+HARNESS_STORAGE_LOGGER = "pytest_homeassistant_custom_component.common"
+
+
+def home_assistant_log(caplog: pytest.LogCaptureFixture) -> str:
+    """Return the captured log as Home Assistant would write it."""
+    return "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if record.name != HARNESS_STORAGE_LOGGER
+    )

@@ -24,7 +24,7 @@ from custom_components.printernizer_usage.const import CONF_SHARE_STATISTICS, DO
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
-from .helpers import refresh
+from .helpers import home_assistant_log, refresh
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 from .test_sharing import (
@@ -143,7 +143,7 @@ async def test_request_remote_deletion_reports_each_request(
         ]
     }
     assert collection.deletions == [installation_id]
-    assert installation_id not in caplog.text
+    assert installation_id not in home_assistant_log(caplog)
     assert await call(hass, "request_remote_deletion", sharing_entry) == {
         "requests": []
     }
@@ -199,7 +199,7 @@ async def test_regenerating_the_id_discards_the_old_ids_weeks(
     assert after["first_seen"] == "2026-12-21"
     assert collection.submissions[0].installation_id == after["installation_id"]
     for identifier in (before["installation_id"], after["installation_id"]):
-        assert identifier not in caplog.text
+        assert identifier not in home_assistant_log(caplog)
 
 
 async def test_regenerating_before_any_id_exists(

@@ -27,7 +27,7 @@ from custom_components.printernizer_usage.const import (
 )
 
 from .conftest import SEND_OFFSET
-from .helpers import entity_states, refresh
+from .helpers import entity_states, home_assistant_log, refresh
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator, seed_demo_fleet
 from .test_sharing import FIRST_WEEK, WEEK, start, travel
@@ -152,8 +152,9 @@ async def test_no_canary_escapes(
     assert len(files) == 2  # the store and the damaged copy moved aside
     for file in files:
         assert_no_canary(file.name, file.read_bytes().decode("latin-1"))
-    assert_no_canary("the log", caplog.text)
-    assert "printernizer_usage" in caplog.text  # the log was captured at all
+    log = home_assistant_log(caplog)
+    assert_no_canary("the log", log)
+    assert "printernizer_usage" in log  # the log was captured at all
 
 
 COLLECTION_KEY = "COLLECTIONKEYCANARY5e1"
@@ -203,7 +204,8 @@ async def test_no_canary_reaches_the_collection_server_or_the_log(
         assert_no_canary("the diagnostics download", diagnostics)
     finally:
         collection.stop()
-    for where, text in (("the log", caplog.text), ("the diagnostics", diagnostics)):
+    log = home_assistant_log(caplog)
+    for where, text in (("the log", log), ("the diagnostics", diagnostics)):
         assert COLLECTION_KEY not in text, where
         assert collection.url not in text, where
-    assert_no_canary("the log", caplog.text)
+    assert_no_canary("the log", log)

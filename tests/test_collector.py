@@ -342,6 +342,65 @@ async def test_new_jobs_below_known_ones_after_days_away(
     assert (await poller.poll(after=timedelta(days=4))).increments[JOBS] == 30
 
 
+async def test_a_list_that_failed_for_days_reads_from_its_last_read(
+    poller: Poller, printernizer: PrinternizerSimulator
+) -> None:
+    """Jobs made while the list failed, below a known job of that day, still count.
+
+    The rest of Printernizer answered, so polls went on; the list's own last
+    read (which the store keeps across restarts) decides what is recent.
+    """
+    printernizer.wipe_jobs()
+    printernizer.set_clock(poller.now - timedelta(days=30))
+    printernizer.add_history(jobs=300)
+    await poller.poll()
+    printernizer.local_offset = timedelta(hours=10)
+    printernizer.set_clock(poller.now.replace(hour=9, minute=0))
+    printernizer.add_job()
+    assert (await poller.poll()).increments == {JOBS: 1}
+    printernizer.fail("500", "/api/v1/jobs", times=10**6)
+    printernizer.set_clock(poller.now.replace(hour=11))
+    for _ in range(120):
+        printernizer.add_job(created_by="api")  # that day, sorting below it
+    await poller.poll(after=timedelta(days=1))
+    printernizer.set_clock(poller.now)
+    for _ in range(60):
+        printernizer.add_job()
+    await poller.poll(after=timedelta(days=1))
+    with printernizer.lock:
+        printernizer.faults.clear()
+    state = poller.collector.state
+    poller.collector = Collector(  # a restart: what the store kept
+        CollectorState(
+            salt=state.salt,
+            seen=state.seen,
+            baselines=state.baselines,
+            printers_in_error=state.printers_in_error,
+            last_uptime_hour=state.last_uptime_hour,
+            last_read=state.last_read,
+        )
+    )
+    assert (await poller.poll()).increments == {JOBS: 180}
+
+
+async def test_a_clock_far_ahead_costs_no_more_with_history(
+    printernizer: PrinternizerSimulator,
+) -> None:
+    """Stamps a month ahead are no recent day: a quiet poll reads one page."""
+    pages = []
+    for old_jobs in (300, 3000):
+        async with aiohttp.ClientSession() as session:
+            poller = Poller(PrinternizerClient(session, printernizer.url))
+            printernizer.wipe_jobs()
+            printernizer.set_clock(poller.now + timedelta(days=30))
+            printernizer.add_history(jobs=old_jobs)
+            await poller.poll()
+            printernizer.requests.clear()
+            await poller.poll()
+            pages.append(printernizer.requests.count("/api/v1/jobs"))
+    assert pages == [1, 1]
+
+
 # Between two polls: how long, and how many jobs monitoring and the API make.
 _BETWEEN_POLLS = st.tuples(
     st.sampled_from(

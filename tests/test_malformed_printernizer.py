@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage.coordinator import UsageData
 
+from .helpers import home_assistant_log
 from .hypothesis_profiles import examples
 from .simulator.printernizer import PrinternizerSimulator
 from .test_collector import ALLOWED_PATHS
@@ -108,7 +109,7 @@ async def test_garbage_never_changes_the_counts(  # noqa: PLR0917 - hypothesis
     await poll_with(init_integration, printernizer, "json", path, body)
     assert init_integration.runtime_data.coordinator.last_update_success
     assert counted(init_integration) == before
-    assert CANARY not in caplog.text
+    assert CANARY not in home_assistant_log(caplog)
 
 
 @pytest.mark.usefixtures("wednesday")

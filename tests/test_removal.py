@@ -14,6 +14,7 @@ from custom_components.printernizer_usage.consent import ConsentHistory
 from custom_components.printernizer_usage.outbox import DeletionRow, Outbox
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
+from .helpers import home_assistant_log
 from .simulator.collection import CollectionSimulator
 
 OLD_ID = "5b9d1c84-2f3e-4a7b-9c6d-0e1f2a3b4c5d"
@@ -61,9 +62,10 @@ async def test_waiting_deletions_are_sent_before_the_file_goes(
         assert other.deletions == [OTHER_ID]
     finally:
         other.stop()
-    assert "All 2 waiting deletion requests were acknowledged" in caplog.text
-    assert OLD_ID not in caplog.text
-    assert OTHER_ID not in caplog.text
+    log = home_assistant_log(caplog)
+    assert "All 2 waiting deletion requests were acknowledged" in log
+    assert OLD_ID not in log
+    assert OTHER_ID not in log
 
 
 async def test_an_unreachable_server_is_reported_without_ids(
@@ -80,8 +82,9 @@ async def test_an_unreachable_server_is_reported_without_ids(
     )
     collection.refuse_connections()
     await remove(hass, sharing_entry)
-    assert "1 of 1 waiting deletion requests could not be delivered" in caplog.text
-    assert OLD_ID not in caplog.text
+    log = home_assistant_log(caplog)
+    assert "1 of 1 waiting deletion requests could not be delivered" in log
+    assert OLD_ID not in log
     collection.accept_connections()
 
 
@@ -101,7 +104,8 @@ async def test_the_last_attempt_is_bounded(
         DeletionRow(OLD_ID, collection.url, due_at=datetime.now(UTC)),
     )
     await remove(hass, sharing_entry)
-    assert "1 of 1 waiting deletion requests could not be delivered" in caplog.text
+    log = home_assistant_log(caplog)
+    assert "1 of 1 waiting deletion requests could not be delivered" in log
 
 
 async def test_nothing_waiting_means_nothing_sent(

@@ -228,6 +228,21 @@ def test_reopen_keeps_counts_and_collector_state(path: Path) -> None:
     store.close()
 
 
+def test_the_day_each_list_was_read_survives_a_restart(path: Path) -> None:
+    """A list that failed keeps the day of its last read; the others move on."""
+    store, _ = LocalStatisticsStore.open(path, NOW)
+    store.record_poll(poll_outcome(new_keys={Listing.JOBS: (), Listing.UPLOADS: ()}))
+    later = NOW + timedelta(days=2)
+    store.record_poll(poll_outcome(later, new_keys={Listing.UPLOADS: ()}))
+    store.close()
+    store, _ = LocalStatisticsStore.open(path, later)
+    assert store.load_collector_state(BASELINE_ID).last_read == {
+        Listing.JOBS: NOW.date(),
+        Listing.UPLOADS: later.date(),
+    }
+    store.close()
+
+
 def test_another_server_learns_baselines_again(store: LocalStatisticsStore) -> None:
     """Pointing the entry at another Printernizer must not count its history."""
     store.load_collector_state(BASELINE_ID)

@@ -235,20 +235,24 @@ def test_cleared_schedule_fields_are_removed(store: LocalStatisticsStore) -> Non
     assert store.load_sharing().outbox == Outbox()
 
 
-def test_an_id_with_a_deletion_request_is_never_used_again(
-    store: LocalStatisticsStore,
-) -> None:
-    """Once deletion is requested for the current id, a fresh one is made."""
+def test_a_retired_id_is_never_used_again(store: LocalStatisticsStore) -> None:
+    """Saved with the change that retires it, the id and its offset go together."""
     current = store.installation_identity(date(2026, 11, 2)).installation_id
+    offsets = {store.send_offset()}
     store.save_sharing(
         ConsentHistory(), Outbox(weekly=(sent_week(current, (ENDPOINT,)),))
     )
     assert store.installation_identity(NOW.date()).installation_id == current
+    assert store.send_offset() in offsets
     deletion = DeletionRow(current, ENDPOINT, due_at=NOW)
-    store.save_sharing(ConsentHistory(), Outbox(deletions=(deletion,)))
+    for _ in range(20):  # an offset drawn again may match once, never 20 times
+        store.save_sharing(ConsentHistory(), Outbox(deletions=(deletion,)), None, True)
+        offsets.add(store.send_offset())
+    assert store.current_installation_id() is None
     fresh = store.installation_identity(NOW.date())
     assert fresh.installation_id != current
     assert fresh.first_seen == NOW.date()
+    assert len(offsets) > 1
 
 
 def test_log_rows_leave_with_what_they_are_about(store: LocalStatisticsStore) -> None:
@@ -411,6 +415,7 @@ def test_local_deletion_leaves_only_waiting_deletion_requests(
             "weekly_submissions": 1,
             "log_entries": 1,
             "installation_ids": 1,
+            "damaged_copies": 0,
         },
         "kept_until_acknowledged": [
             {"installation_id": OLD_ID, "endpoint": ENDPOINT},

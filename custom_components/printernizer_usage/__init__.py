@@ -21,6 +21,7 @@ from .coordinator import (
     store_path,
 )
 from .http import ExportDownloadView
+from .recorded_history import async_forget_recorded_history
 from .services import async_setup_services
 from .sharing import (
     SharingCoordinator,
@@ -35,6 +36,7 @@ from .store import (
     delete_store_files,
 )
 from .store_worker import StoreWorker, async_call_once
+from .targets import DeletionTargets
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -182,6 +184,8 @@ async def async_remove_entry(
     finally:
         # Whatever became of that attempt, the files go with the entry.
         await hass.async_add_executor_job(delete_store_files, path)
+        await DeletionTargets(hass, entry.entry_id).async_delete()
+        await async_forget_recorded_history(hass, entry.entry_id)
     # Every repair issue of the entry goes too, whichever kinds there are.
     for domain, issue_id in list(ir.async_get(hass).issues):
         if domain == DOMAIN and issue_id.endswith(f"_{entry.entry_id}"):

@@ -39,6 +39,7 @@ PRINTERS_BASELINE = "printers"
 # monitoring), which is at most one day earlier: an item created after a read
 # is never stamped more than a day before that read's UTC day.
 RECENT_DAYS_BEFORE_LAST_READ = 1
+ONE_DAY = timedelta(days=1)
 
 _LISTING_METRICS = {
     Listing.JOBS: Metric.JOBS,
@@ -65,9 +66,8 @@ class CollectorState:
     baselines: set[str] = field(default_factory=set)
     printers_in_error: frozenset[bytes] = frozenset()
     last_uptime_hour: datetime | None = None
-    # When each list was last read, this run; a restart falls back to the
-    # hour of the last poll.
-    last_read: dict[Listing, datetime] = field(default_factory=dict)
+    # The UTC day each list was last read (a list that failed keeps its day).
+    last_read: dict[Listing, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +198,7 @@ class Collector:
 
         The first page is always read whole. A further page is read while the
         page just read held no known item, or held an item stamped on a day a
-        new item can carry (see `_first_recent_day`); items of the same second
+        new item can carry (see `_recent_days`); items of the same second
         and the two stamp formats break the order within those days. So a poll
         costs the new items, the items of the last two days and one page,
         however long the history. Learning the baseline reads on (up to the
@@ -207,7 +207,7 @@ class Collector:
         """
         seen = self.state.seen.get(listing, OrderedDict())
         learning_baseline = listing not in self.state.baselines
-        first_recent_day = self._first_recent_day(listing, now)
+        first_recent_day, last_recent_day = self._recent_days(listing, now)
         fresh: dict[bytes, None] = {}
         for page_number in range(1, MAX_PAGES_PER_POLL + 1):
             page = await client.async_item_page(listing, page_number, self._keyer)
@@ -220,7 +220,8 @@ class Collector:
                 else:
                     fresh[key] = None
             page_is_recent = (
-                page.oldest_day is not None and page.oldest_day >= first_recent_day
+                page.oldest_day is not None
+                and first_recent_day <= page.oldest_day <= last_recent_day
             )
             if not page.has_more or not (
                 learning_baseline or not page_held_known or page_is_recent
@@ -228,18 +229,27 @@ class Collector:
                 break
         return tuple(reversed(fresh))
 
-    def _first_recent_day(self, listing: Listing, now: datetime) -> date:
-        """Return the earliest day an item new since the list's last read can carry."""
-        last_read = self.state.last_read.get(listing) or self.state.last_uptime_hour
-        since = now if last_read is None else min(now, last_read)
-        return since.date() - timedelta(days=RECENT_DAYS_BEFORE_LAST_READ)
+    def _recent_days(self, listing: Listing, now: datetime) -> tuple[date, date]:
+        """Return the first and last day a new item can be stamped with.
+
+        New since the list's last read (or, in a file from before that was
+        kept, the last poll). A day after tomorrow is no stamp of a new item
+        but of a clock far ahead; taken as recent, it would make every poll
+        read every page.
+        """
+        today = now.date()
+        last_read = self.state.last_read.get(listing)
+        if last_read is None and self.state.last_uptime_hour is not None:
+            last_read = self.state.last_uptime_hour.date()
+        first = min(today, last_read or today)
+        return first - timedelta(days=RECENT_DAYS_BEFORE_LAST_READ), today + ONE_DAY
 
     def commit(self, outcome: PollOutcome) -> None:
         """Remember what the store has just saved."""
         state = self.state
         for listing, keys in outcome.new_keys.items():
             state.seen[listing] = remember(state.seen.get(listing, OrderedDict()), keys)
-            state.last_read[listing] = outcome.observed_at
+            state.last_read[listing] = outcome.observed_at.date()
         state.baselines |= outcome.baselines
         if outcome.printers_in_error is not None:
             state.printers_in_error = outcome.printers_in_error

@@ -24,7 +24,7 @@ it is the store's job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -377,19 +377,22 @@ def id_regenerated(outbox: Outbox, old_id: str | None, now: datetime) -> Outbox:
     return _stop_unsent(outbox, set() if old_id is None else {old_id}, now)
 
 
-def deletion_requested(outbox: Outbox, now: datetime) -> Outbox:
+def deletion_requested(
+    outbox: Outbox, now: datetime, known: Iterable[tuple[str, str]] = ()
+) -> Outbox:
     """Queue a deletion request for every id and endpoint a week was sent to.
 
     A week counts as sent to an endpoint once a request for it was made there,
-    whatever came back. Every unsent weekly row is discarded too (the next
-    submissions start afresh, under a new id); a pair that already has a
-    request waiting keeps it.
+    whatever came back; `known` adds (id, endpoint) pairs kept elsewhere, whose
+    rows this outbox may have lost. Every unsent weekly row is discarded too
+    (the next submissions start afresh, under a new id); a pair that already
+    has a request waiting keeps it.
     """
     targets = {
         (row.installation_id, endpoint)
         for row in outbox.weekly
         for endpoint in row.endpoints
-    }
+    } | set(known)
     waiting = {
         (row.installation_id, row.endpoint)
         for row in outbox.deletions

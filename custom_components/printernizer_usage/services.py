@@ -30,8 +30,10 @@ from .const import DOMAIN
 from .coordinator import PrinternizerUsageConfigEntry, store_path
 from .http import async_sign_export_path
 from .payload import WEEK, week_start
+from .recorded_history import async_forget_recorded_history
 from .store import LocalStatisticsStore
 from .store_worker import async_call_once
+from .targets import DeletionTargets
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WEEK = "week"
@@ -110,10 +112,12 @@ async def _async_export_statistics(
 async def _async_delete_local_statistics(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Delete everything local but waiting deletion requests; say what went.
+    """Delete everything local but deletion targets; say what went and what stays.
 
     The entry is unloaded meanwhile, so that no poll or send touches the file
-    while it is emptied, and starts afresh afterwards.
+    while it is emptied, and starts afresh afterwards. Before anything goes,
+    every (id, server) pair the file or a damaged copy shows data went to is
+    kept outside it, so a deletion can still be requested there.
     """
     await _async_require_admin(call)
     hass = call.hass
@@ -122,12 +126,18 @@ async def _async_delete_local_statistics(
         await entry.runtime_data.sharing.async_request_remote_deletion()
     await hass.config_entries.async_unload(entry.entry_id)
     now = dt_util.utcnow()
+    path = store_path(hass, entry.entry_id)
+    targets = DeletionTargets(hass, entry.entry_id)
     try:
+        await targets.async_load()
+        await targets.async_add(
+            await async_call_once(path, now, LocalStatisticsStore.deletion_targets)
+        )
         result: dict[str, Any] = await async_call_once(
-            store_path(hass, entry.entry_id),
-            now,
-            LocalStatisticsStore.delete_local_statistics,
-            now,
+            path, now, LocalStatisticsStore.delete_local_statistics, now
+        )
+        result["home_assistant_history"] = await async_forget_recorded_history(
+            hass, entry.entry_id
         )
     except (sqlite3.Error, OSError) as err:
         raise HomeAssistantError(
@@ -135,6 +145,14 @@ async def _async_delete_local_statistics(
         ) from err
     finally:
         await hass.config_entries.async_setup(entry.entry_id)
+    requested = {
+        (row["installation_id"], row["endpoint"])
+        for row in result["kept_until_acknowledged"]
+    }
+    result["kept_as_deletion_targets"] = [
+        {"installation_id": installation_id, "endpoint": endpoint}
+        for installation_id, endpoint in sorted(targets.pairs - requested)
+    ]
     return result
 
 

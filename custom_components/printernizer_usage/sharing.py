@@ -84,6 +84,7 @@ from .submitter import (
     is_api_key,
     is_collection_url,
 )
+from .targets import DeletionTargets
 
 if TYPE_CHECKING:
     from .coordinator import PrinternizerUsageConfigEntry
@@ -233,6 +234,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         )
         self._store = store
         self._settings = settings
+        self._targets = DeletionTargets(hass, entry.entry_id)
         self._session = new_collection_session()
         self._history = ConsentHistory()
         self._outbox = Outbox()
@@ -252,6 +254,12 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def async_start(self) -> None:
         """Load consent and outbox, record what the options say, arm the timer."""
         record = await self._store.async_call(LocalStatisticsStore.load_sharing)
+        # Pairs this file or a damaged copy shows, from before the pairs were
+        # also kept outside it, join the deletion targets.
+        await self._targets.async_load()
+        await self._targets.async_add(
+            await self._store.async_call(LocalStatisticsStore.deletion_targets)
+        )
         self._history = record.history
         self._outbox = record.outbox
         self._send_offset = record.send_offset
@@ -340,9 +348,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """
         async with self._changing():
             now = dt_util.utcnow()
-            self._outbox = deletion_requested(self._outbox, now)
-            await self._async_save()
-            # Saving retired an id to be deleted; the next one has its own offset.
+            self._outbox = deletion_requested(self._outbox, now, self._targets.pairs)
+            # The id goes too, sent or not: the next one is a fresh id.
+            await self._async_save(retire_id=True)
             self._send_offset = await self._store.async_call(
                 LocalStatisticsStore.send_offset
             )
@@ -405,9 +413,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 LocalStatisticsStore.current_installation_id
             )
             self._outbox = id_regenerated(self._outbox, old_id, now)
-            await self._async_save()
+            await self._async_save(retire_id=True)
             self._send_offset = await self._store.async_call(
-                LocalStatisticsStore.retire_installation_id
+                LocalStatisticsStore.send_offset
             )
             self._publish()
             self._arm(now)
@@ -578,6 +586,12 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             version = week_policy_version(self._history, week)
             if version is None:  # pragma: no cover - weeks_to_build checked it
                 continue
+            if self._outbox.build_from is not None and week < self._outbox.build_from:
+                # A regeneration or deletion request came while this loop
+                # built: building on would make the next id now, dated today.
+                # (Store calls run in order, so one queued before it still
+                # found the old id.)
+                continue
             installation_id, body = await self._store.async_call(
                 LocalStatisticsStore.build_week_payload,
                 week,
@@ -603,6 +617,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox, row.period_start, endpoint.base_url, dt_util.utcnow()
         )
         await self._async_save()
+        await self._targets.async_add([(row.installation_id, endpoint.base_url)])
         # Consent is checked again right before the request: an opt-out made
         # while the row was being saved has cut it off, before anything left.
         if not self._may_send(row, endpoint):
@@ -714,6 +729,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 attempt.http_status,
             )
         )
+        if attempt.result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
+            # The server confirmed: it holds nothing of that id any more.
+            await self._targets.async_remove((row.installation_id, row.endpoint))
 
     # ----- state for the entities ---------------------------------------------------
 
@@ -771,9 +789,15 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             entry, options={**entry.options, CONF_FORMER_COLLECTION_KEYS: kept}
         )
 
-    async def _async_save(self, attempt: LoggedAttempt | None = None) -> None:
+    async def _async_save(
+        self, attempt: LoggedAttempt | None = None, *, retire_id: bool = False
+    ) -> None:
         await self._store.async_call(
-            LocalStatisticsStore.save_sharing, self._history, self._outbox, attempt
+            LocalStatisticsStore.save_sharing,
+            self._history,
+            self._outbox,
+            attempt,
+            retire_id,
         )
 
     # ----- repair issues --------------------------------------------------------------

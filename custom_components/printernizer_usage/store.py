@@ -40,6 +40,7 @@ from .outbox import (
     WeeklyRow,
     WeeklyStatus,
     locally_deleted,
+    waiting_deletions,
 )
 from .payload import (
     NOT_YET_KNOWN,
@@ -390,7 +391,16 @@ class LocalStatisticsStore:
             last_uptime_hour=None
             if last_hour is None
             else datetime.fromisoformat(last_hour),
+            last_read=self._last_read_days(),
         )
+
+    def _last_read_days(self) -> dict[Listing, date]:
+        stored = self._meta_json("last_read_days")
+        return {
+            Listing(listing): date.fromisoformat(day)
+            for listing, day in (stored if isinstance(stored, dict) else {}).items()
+            if listing in set(Listing)
+        }
 
     def record_poll(self, outcome: PollOutcome | FailedPoll) -> StatisticsView:
         """Save a poll in one transaction; return the view of its week."""
@@ -434,6 +444,17 @@ class LocalStatisticsStore:
             [(week, flag, int(enabled)) for flag, enabled in outcome.flags.items()],
         )
         baselines = set(self._meta_json("baselines") or ()) | outcome.baselines
+        # The day each list was last read: it decides how far the next poll
+        # reads, also after a restart. Written once a day at most.
+        last_read = self._last_read_days()
+        read_now = last_read | dict.fromkeys(
+            outcome.new_keys, outcome.observed_at.date()
+        )
+        if read_now != last_read:
+            days = {listing: day.isoformat() for listing, day in read_now.items()}
+            self._db.execute(
+                _UPSERT_META, ("last_read_days", json.dumps(days, sort_keys=True))
+            )
         meta = {
             "baselines": json.dumps(sorted(baselines)),
             "last_uptime_hour": outcome.uptime_hour.isoformat(),
@@ -578,19 +599,6 @@ class LocalStatisticsStore:
         """Return the id in use, if one was made."""
         return self._meta("installation_id")
 
-    def retire_installation_id(self) -> timedelta:
-        """Retire the id and its send offset; return the next id's offset.
-
-        The next id is made when its first week is built, exactly as an
-        installation's first one is.
-        """
-        with self._transaction():
-            self._db.execute(
-                "DELETE FROM meta WHERE key IN "
-                "('installation_id', 'first_seen', 'send_offset_seconds')"
-            )
-            return self.send_offset()
-
     def send_offset(self) -> timedelta:
         """Return how long after each week's end the id sends; drawn if missing."""
         with self._transaction():
@@ -690,12 +698,14 @@ class LocalStatisticsStore:
         history: ConsentHistory,
         outbox: Outbox,
         attempt: LoggedAttempt | None = None,
+        retire_id: bool = False,
     ) -> None:
         """Keep consent and outbox, and log an attempt, in one transaction.
 
-        Consent decisions are only ever added. An id that has a deletion
-        request is never used again: a fresh one is made when next needed.
-        Log rows leave with the submission or deletion request they are about.
+        Consent decisions are only ever added. With `retire_id` (a new id was
+        asked for, or deletion), the id and its send offset go in the same
+        transaction. Log rows leave with the submission or deletion request
+        they are about.
         """
         with self._transaction():
             recorded = self._db.execute(
@@ -776,14 +786,15 @@ class LocalStatisticsStore:
                 "ELSE period_start NOT IN "
                 "(SELECT period_start FROM weekly_submission) END"
             )
-            # An id to be deleted is retired with its offset; the next id
-            # draws its own.
-            self._db.execute(
-                "DELETE FROM meta WHERE key IN "
-                "('installation_id', 'first_seen', 'send_offset_seconds') "
-                "AND (SELECT value FROM meta WHERE key = 'installation_id') IN "
-                "(SELECT installation_id FROM deletion_request)"
-            )
+            if retire_id:
+                # With the change that retires it, so no crash can keep it.
+                # The next id is made when its first week is built, exactly
+                # as an installation's first one is, and has its own offset.
+                self._db.execute(
+                    "DELETE FROM meta WHERE key IN "
+                    "('installation_id', 'first_seen', 'send_offset_seconds')"
+                )
+                self.send_offset()
 
     def _save_optional_meta(self, values: dict[str, str | None]) -> None:
         for key, value in values.items():
@@ -925,6 +936,25 @@ class LocalStatisticsStore:
             "baselines_learned": self._meta_json("baselines") or [],
         }
 
+    def deletion_targets(self) -> set[tuple[str, str]]:
+        """Return every (id, server) pair this file and its copies show data went to.
+
+        A week counts once a request for it was made to that server; a
+        deletion request still waiting keeps its pair.
+        """
+        outbox = Outbox(weekly=self._weekly_rows(), deletions=self._deletion_rows())
+        pairs = {
+            (row.installation_id, endpoint)
+            for row in outbox.weekly
+            for endpoint in row.endpoints
+        }
+        pairs.update(
+            (row.installation_id, row.endpoint) for row in waiting_deletions(outbox)
+        )
+        for copy in moved_aside_copies(self.path):
+            pairs |= _read_targets(copy)
+        return pairs
+
     def delete_local_statistics(self, now: datetime) -> dict[str, Any]:
         """Delete everything kept locally, except deletion requests still waiting.
 
@@ -932,8 +962,9 @@ class LocalStatisticsStore:
         facts, consent decisions, the installation id, weekly submissions and
         the log all go; a new salt is made for what is collected from now on.
         The file is then vacuumed and its log truncated, so that (with secure
-        delete on) nothing deleted lingers in it. Returns what was deleted and
-        what is kept until acknowledged.
+        delete on) nothing deleted lingers in it. Copies of a damaged file
+        moved aside earlier are deleted too. Returns what was deleted and what
+        is kept until acknowledged.
         """
         record = self.load_sharing()
         outbox = locally_deleted(record.outbox, now)
@@ -941,7 +972,12 @@ class LocalStatisticsStore:
             name: self._db.execute(count).fetchone()[0]
             for name, (count, _) in _LOCAL_DATA.items()
         }
-        deleted["installation_ids"] = int(self.current_installation_id() is not None)
+        copies = moved_aside_copies(self.path)
+        ids = {self.current_installation_id()} | {
+            _read_identity(copy).get("installation_id") for copy in copies
+        }
+        deleted["installation_ids"] = len(ids - {None})
+        deleted["damaged_copies"] = len(copies)
         with self._transaction():
             for _, delete in _LOCAL_DATA.values():
                 self._db.execute(delete)
@@ -952,6 +988,9 @@ class LocalStatisticsStore:
             self.save_sharing(ConsentHistory(), outbox)
         self._db.execute("VACUUM")
         self.checkpoint()
+        for copy in copies:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{copy}{suffix}").unlink(missing_ok=True)
         return {
             "deleted": deleted,
             "kept_until_acknowledged": [
@@ -1017,18 +1056,23 @@ def _move_aside(path: Path, now: datetime) -> Path:
     return moved
 
 
-def _read_identity(path: Path) -> dict[str, str]:
-    """Read the installation identity from a damaged file, if it still can be."""
+def _read_damaged(path: Path, query: str, *parameters: str) -> list[tuple[Any, ...]]:
+    """Return a query's rows from a damaged file, or none if they cannot be read."""
     try:
         connection = sqlite3.connect(path, isolation_level=None)
         try:
-            rows = connection.execute(
-                "SELECT key, value FROM meta WHERE key IN (?, ?)", _IDENTITY_KEYS
-            ).fetchall()
+            return connection.execute(query, parameters).fetchall()
         finally:
             connection.close()
     except sqlite3.Error:
-        return {}
+        return []
+
+
+def _read_identity(path: Path) -> dict[str, str]:
+    """Read the installation identity from a damaged file, if it still can be."""
+    rows = _read_damaged(
+        path, "SELECT key, value FROM meta WHERE key IN (?, ?)", *_IDENTITY_KEYS
+    )
     identity = {str(key): str(value) for key, value in rows}
     try:
         valid = uuid.UUID(identity["installation_id"]).version == 4
@@ -1036,6 +1080,33 @@ def _read_identity(path: Path) -> dict[str, str]:
     except (KeyError, ValueError):
         return {}
     return identity if valid else {}
+
+
+def _read_targets(path: Path) -> set[tuple[str, str]]:
+    """Read the (id, server) pairs a damaged file shows weeks were sent to."""
+    pairs: set[tuple[str, str]] = set()
+    for installation_id, endpoints in _read_damaged(
+        path, "SELECT installation_id, endpoints FROM weekly_submission"
+    ):
+        try:
+            listed = json.loads(endpoints)
+        except (TypeError, ValueError, RecursionError):
+            continue
+        if isinstance(listed, list):
+            pairs.update((installation_id, endpoint) for endpoint in listed)
+    pairs.update(
+        _read_damaged(path, "SELECT installation_id, endpoint FROM deletion_request")
+    )
+    return {pair for pair in pairs if all(isinstance(part, str) for part in pair)}
+
+
+def moved_aside_copies(path: Path) -> list[Path]:
+    """Return the copies of a damaged store file that were moved aside."""
+    return sorted(
+        candidate
+        for candidate in path.parent.glob(f"{path.name}.corrupt-*")
+        if not candidate.name.endswith(("-wal", "-shm"))
+    )
 
 
 def delete_store_files(path: Path) -> None:

@@ -265,7 +265,6 @@ class PrinternizerSimulator(LoopbackServer):
                 "checksum": checksum,
                 "filename": filename,
                 "library_path": f"/library/uploads/{filename}",
-                "added_to_library": None,
                 "sources": json.dumps([{"type": "upload", "name": filename}]),
             },
         )
@@ -505,17 +504,24 @@ class PrinternizerSimulator(LoopbackServer):
         pagination["has_next"] = page < pagination["total_pages"]
         return web.json_response(
             {
-                "files": self._page_of(self.uploads, page, limit),
+                # Library files carry no created_at: the stamp is their own.
+                "files": self._page_of(
+                    self.uploads, page, limit, stamp_field="added_to_library"
+                ),
                 "pagination": pagination,
             }
         )
 
     def _page_of(
-        self, items: list[SimItem], page: int, limit: int
+        self,
+        items: list[SimItem],
+        page: int,
+        limit: int,
+        stamp_field: str = "created_at",
     ) -> list[dict[str, Any]]:
         """Return one page by slicing, never sorting: its cost ignores history."""
         served = [
-            {"id": item.id, **item.fields, "created_at": item.created_at}
+            {"id": item.id, **item.fields, stamp_field: item.created_at}
             for item in items[(page - 1) * limit : page * limit]
         ]
         self.items_served += len(served)
