@@ -8,18 +8,23 @@ delete; and local deletion leaves no copy of the file behind.
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 from pathlib import Path
 import shutil
-from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage import store_path
-from custom_components.printernizer_usage.const import DOMAIN
+from custom_components.printernizer_usage.const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_FORMER_COLLECTION_KEYS,
+)
 
 from .conftest import ENTRY_ID
 from .simulator.collection import CollectionSimulator
@@ -28,7 +33,6 @@ from .test_sharing import restart, send_first_week, start, travel
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
-TARGETS_KEY = f"{DOMAIN}.{ENTRY_ID}.deletion_targets"
 # A name the integration gives a damaged file it moves aside.
 MOVED_ASIDE = ".corrupt-20261201T000000Z"
 
@@ -62,15 +66,19 @@ async def deletion_reaches_the_server(
     assert collection.submissions_of(installation_id) == []
 
 
-def stored_targets(hass_storage: dict[str, Any]) -> list[list[str]]:
-    """Return the pairs kept in Home Assistant's storage."""
-    targets: list[list[str]] = hass_storage[TARGETS_KEY]["data"]["targets"]
+def targets_file(hass: HomeAssistant) -> Path:
+    """Return where the entry keeps its deletion targets."""
+    return store_path(hass, ENTRY_ID).with_name(f"{ENTRY_ID}.deletion-targets.json")
+
+
+def stored_targets(hass: HomeAssistant) -> list[list[str]]:
+    """Return the pairs kept beside the statistics file."""
+    targets: list[list[str]] = json.loads(targets_file(hass).read_text())["targets"]
     return targets
 
 
 async def test_a_file_damaged_beyond_reading_keeps_its_targets(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
@@ -82,12 +90,11 @@ async def test_a_file_damaged_beyond_reading_keeps_its_targets(
     await start(hass, sharing_entry)
     assert list(path.parent.glob(f"{path.name}.corrupt-*"))
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
-    assert stored_targets(hass_storage) == []  # confirmed, so forgotten
+    assert stored_targets(hass) == []  # confirmed, so forgotten
 
 
 async def test_pairs_in_an_older_copy_become_targets(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
@@ -96,9 +103,9 @@ async def test_pairs_in_an_older_copy_become_targets(
     sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
     path = store_path(hass, ENTRY_ID)
     shutil.move(path, f"{path}{MOVED_ASIDE}")
-    del hass_storage[TARGETS_KEY]
+    targets_file(hass).unlink()
     await start(hass, sharing_entry)  # a new, empty file
-    assert stored_targets(hass_storage) == [[sent_id, collection.url]]
+    assert stored_targets(hass) == [[sent_id, collection.url]]
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
 
 
@@ -130,14 +137,14 @@ async def test_local_deletion_deletes_every_copy_and_keeps_the_targets(
         {"installation_id": sent_id, "endpoint": collection.url}
     ]
     assert not list(path.parent.glob(f"{path.name}.corrupt-*"))
-    assert files_holding(path.parent, sent_id) == []
+    # Only the deletion target keeps the id, as the answer says.
+    assert files_holding(path.parent, sent_id) == [targets_file(hass).name]
     await restart(hass, sharing_entry)
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
 
 
 async def test_a_hand_edited_target_file_sends_nowhere_else(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
@@ -145,7 +152,7 @@ async def test_a_hand_edited_target_file_sends_nowhere_else(
     """Only pairs the integration could have written are targets; size is bounded."""
     sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
     other_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    hass_storage[TARGETS_KEY]["data"]["targets"] = [
+    hand_made = [
         [sent_id, collection.url],
         ["not-an-id", collection.url],
         [sent_id.upper(), collection.url],
@@ -155,6 +162,7 @@ async def test_a_hand_edited_target_file_sends_nowhere_else(
         "junk",
         *([["x", "y"]] * 100_000),
     ]
+    targets_file(hass).write_text(json.dumps({"targets": hand_made}))
     await start(hass, sharing_entry)
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
     assert [method for method, _ in collection.requests].count("DELETE") == 1
@@ -162,14 +170,98 @@ async def test_a_hand_edited_target_file_sends_nowhere_else(
 
 async def test_removing_the_entry_removes_its_targets(
     hass: HomeAssistant,
-    hass_storage: dict[str, Any],
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The pairs kept outside the file go with the entry, as the file does."""
     sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
-    assert stored_targets(hass_storage) == [[sent_id, collection.url]]
+    assert stored_targets(hass) == [[sent_id, collection.url]]
     assert await hass.config_entries.async_remove(sharing_entry.entry_id)
     await hass.async_block_till_done()
-    assert TARGETS_KEY not in hass_storage
+    assert not targets_file(hass).exists()
+
+
+async def test_deletion_requests_a_damaged_file_lost_are_sent_again(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A request the server has not confirmed survives the file it was kept in."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    key = collection.api_key
+    collection.api_key = "rotated-key"  # the request is refused and kept
+    await call(hass, "request_remote_deletion", sharing_entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == []
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    path = store_path(hass, ENTRY_ID)
+    path.write_bytes(path.read_bytes()[:100])
+    collection.api_key = key
+    await start(hass, sharing_entry)  # recovered, without the request's row
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == [sent_id]
+    assert collection.submissions_of(sent_id) == []
+
+
+async def test_a_former_servers_key_is_kept_for_its_targets(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    elsewhere: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After a switch of server and a local deletion, the old key still deletes."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={
+            **sharing_entry.options,
+            CONF_COLLECTION_URL: elsewhere.url,
+            CONF_COLLECTION_API_KEY: "",
+            CONF_FORMER_COLLECTION_KEYS: {collection.url: collection.api_key},
+        },
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await call(hass, "delete_local_statistics", sharing_entry)
+    await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
+
+
+async def test_local_deletion_stops_when_a_target_cannot_be_kept(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A full disk for the targets file stops the deletion before anything goes."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    target = targets_file(hass)
+    target.unlink()
+    target.mkdir()  # nothing can be written where the file belongs
+    await start(hass, sharing_entry)
+    with pytest.raises(HomeAssistantError):
+        await call(hass, "delete_local_statistics", sharing_entry)
+    path = store_path(hass, ENTRY_ID)
+    assert files_holding(path.parent, sent_id)  # the statistics file still has it
+    target.rmdir()
+    await restart(hass, sharing_entry)
+    await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
+
+
+async def test_the_export_shows_the_deletion_targets(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """What is kept for a later deletion is part of everything stored locally."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    await call(hass, "delete_local_statistics", sharing_entry)
+    export = await call(hass, "export_statistics", sharing_entry)
+    assert export["deletion_targets"] == [
+        {"installation_id": sent_id, "endpoint": collection.url}
+    ]

@@ -13,6 +13,7 @@ from custom_components.printernizer_usage.consent import ConsentHistory
 from custom_components.printernizer_usage.outbox import (
     AttemptResult,
     DeletionDue,
+    DeletionRow,
     DeletionStatus,
     Outbox,
     WeeklyDue,
@@ -21,6 +22,7 @@ from custom_components.printernizer_usage.outbox import (
     deletion_finished,
     deletion_requested,
     deletion_started,
+    deletions_queued,
     endpoint_changed,
     first_whole_week,
     forget_acknowledged,
@@ -600,6 +602,15 @@ def test_a_week_tried_at_two_endpoints() -> None:
         old_rows = [row for row in outbox.weekly if row.installation_id == OLD_ID]
         assert (old_rows[0].endpoints if old_rows else None) == remaining
     assert [row.installation_id for row in outbox.weekly] == [NEW_ID]
+
+
+def test_deletions_queued_adds_only_what_is_not_waiting() -> None:
+    """A pair with a request waiting keeps it; others get one, due now."""
+    outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
+    again = deletions_queued(outbox, [(OLD_ID, SERVER), (NEW_ID, SERVER)], at(18))
+    assert again.deletions[0] == outbox.deletions[0]
+    assert again.deletions[1:] == (DeletionRow(NEW_ID, SERVER, due_at=at(18)),)
+    assert again.weekly == outbox.weekly
 
 
 def test_deletion_schedule_and_acknowledgement() -> None:

@@ -20,7 +20,6 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView, current_requ
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .store import LocalStatisticsStore
 
 EXPORT_URL: Final = f"/api/{DOMAIN}/export/{{entry_id}}"
 # Long enough to click the link, short enough not to be worth leaking.
@@ -76,7 +75,7 @@ class ExportDownloadView(HomeAssistantView):
             or entry.state is not ConfigEntryState.LOADED
         ):
             return self.json_message("No such loaded entry", HTTPStatus.NOT_FOUND)
-        export = await entry.runtime_data.store.async_call(LocalStatisticsStore.export)
+        export = await entry.runtime_data.sharing.async_export()
         filename = f"printernizer-usage-{dt_util.utcnow():%Y-%m-%d}.json"
         return web.Response(
             body=json.dumps(export, indent=2),

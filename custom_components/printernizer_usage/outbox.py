@@ -393,6 +393,16 @@ def deletion_requested(
         for row in outbox.weekly
         for endpoint in row.endpoints
     } | set(known)
+    return deletions_queued(_stop_unsent(outbox, None, now), targets, now)
+
+
+def deletions_queued(
+    outbox: Outbox, pairs: Iterable[tuple[str, str]], now: datetime
+) -> Outbox:
+    """Queue a deletion request, due now, for each (id, endpoint) without one waiting.
+
+    Also how requests a damaged file lost are queued again.
+    """
     waiting = {
         (row.installation_id, row.endpoint)
         for row in outbox.deletions
@@ -400,9 +410,8 @@ def deletion_requested(
     }
     added = tuple(
         DeletionRow(installation_id, endpoint, due_at=now)
-        for installation_id, endpoint in sorted(targets - waiting)
+        for installation_id, endpoint in sorted(set(pairs) - waiting)
     )
-    outbox = _stop_unsent(outbox, None, now)
     return replace(outbox, deletions=(*outbox.deletions, *added))
 
 

@@ -23,14 +23,14 @@ async def async_forget_recorded_history(
     hass: HomeAssistant, entry_id: str
 ) -> HistoryRequest:
     """Ask the recorder to purge the entry's states and clear its statistics."""
-    if RECORDER not in hass.config.components:
+    if not hass.services.has_service(RECORDER, "purge_entities"):
         return "not_recorded"
     entity_ids = sorted(
         entity.entity_id
         for entity in er.async_entries_for_config_entry(er.async_get(hass), entry_id)
     )
     if not entity_ids:
-        return "requested"
+        return "not_recorded"
     # Long-term statistics are kept under the sensor's entity id.
     get_instance(hass).async_clear_statistics(entity_ids)
     await hass.services.async_call(

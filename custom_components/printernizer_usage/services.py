@@ -23,6 +23,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
@@ -101,9 +102,7 @@ async def _async_export_statistics(
     """
     await _async_require_admin(call)
     entry = _loaded_entry(call.hass, data)
-    export: dict[str, Any] = await entry.runtime_data.store.async_call(
-        LocalStatisticsStore.export
-    )
+    export = await entry.runtime_data.sharing.async_export()
     if (path := async_sign_export_path(call.hass, entry.entry_id)) is not None:
         export["download_path"] = path
     return export
@@ -139,7 +138,8 @@ async def _async_delete_local_statistics(
         result["home_assistant_history"] = await async_forget_recorded_history(
             hass, entry.entry_id
         )
-    except (sqlite3.Error, OSError) as err:
+    except (sqlite3.Error, OSError, WriteError) as err:
+        # A target that could not be kept stops the deletion before anything goes.
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="local_deletion_failed"
         ) from err

@@ -20,6 +20,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 
 from . import randomness
 from .consent import (
@@ -51,6 +52,7 @@ from .outbox import (
     deletion_finished,
     deletion_requested,
     deletion_started,
+    deletions_queued,
     endpoint_changed,
     first_whole_week,
     forget_acknowledged,
@@ -257,11 +259,18 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Pairs this file or a damaged copy shows, from before the pairs were
         # also kept outside it, join the deletion targets.
         await self._targets.async_load()
-        await self._targets.async_add(
-            await self._store.async_call(LocalStatisticsStore.deletion_targets)
-        )
+        found = await self._store.async_call(LocalStatisticsStore.deletion_targets)
+        try:
+            await self._targets.async_add(found)
+        except (OSError, WriteError):
+            # The statistics file still holds them; a send writes before it
+            # goes (and stops there while the disk refuses).
+            LOGGER.warning("Could not write the deletion targets file")
         self._history = record.history
-        self._outbox = record.outbox
+        # Deletion requests a damaged file lost are queued again.
+        self._outbox = deletions_queued(
+            record.outbox, self._targets.requested, dt_util.utcnow()
+        )
         self._send_offset = record.send_offset
         self._last_accepted = record.last_accepted_at
         now = dt_util.utcnow()
@@ -351,12 +360,27 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox = deletion_requested(self._outbox, now, self._targets.pairs)
             # The id goes too, sent or not: the next one is a fresh id.
             await self._async_save(retire_id=True)
+            await self._targets.async_mark_requested(
+                (row.installation_id, row.endpoint)
+                for row in waiting_deletions(self._outbox)
+            )
             self._send_offset = await self._store.async_call(
                 LocalStatisticsStore.send_offset
             )
             self._publish()
             self._arm(now)
             return waiting_deletions(self._outbox)
+
+    async def async_export(self) -> dict[str, Any]:
+        """Return everything kept locally: the statistics and the deletion targets."""
+        export: dict[str, Any] = await self._store.async_call(
+            LocalStatisticsStore.export
+        )
+        export["deletion_targets"] = [
+            {"installation_id": installation_id, "endpoint": endpoint}
+            for installation_id, endpoint in sorted(self._targets.pairs)
+        ]
+        return export
 
     async def async_preview(self, week: date) -> dict[str, Any]:
         """Return a week's payload (exactly as queued, if it is) and if it may go."""
@@ -777,9 +801,12 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         still need the key; once the last is acknowledged, it goes.
         """
         former = self._settings.former_keys
-        needed = {row.endpoint for row in self._outbox.deletions} | {
-            endpoint for row in self._outbox.weekly for endpoint in row.endpoints
-        }
+        needed = (
+            {row.endpoint for row in self._outbox.deletions}
+            | {endpoint for row in self._outbox.weekly for endpoint in row.endpoints}
+            # A server that may hold data needs its key for a later deletion.
+            | {endpoint for _, endpoint in self._targets.pairs}
+        )
         kept = {url: key for url, key in former.items() if url in needed}
         if kept == dict(former):
             return
