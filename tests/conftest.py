@@ -161,6 +161,13 @@ def sharing_entry(
     printernizer: PrinternizerSimulator, collection: CollectionSimulator
 ) -> MockConfigEntry:
     """Return an entry whose user opted in, with the simulator as endpoint."""
+    return sharing_entry_for(printernizer, collection)
+
+
+def sharing_entry_for(
+    printernizer: PrinternizerSimulator, collection: CollectionSimulator
+) -> MockConfigEntry:
+    """Return a new entry that shares with the collection server from its start."""
     return entry_for(
         printernizer,
         {

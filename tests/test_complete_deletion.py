@@ -182,6 +182,30 @@ async def test_removing_the_entry_removes_its_targets(
     assert not targets_file(hass).exists()
 
 
+async def refuse_a_deletion_then_damage(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> str:
+    """Share a week, have its deletion refused, then damage the unloaded file.
+
+    Returns the id; the server takes the key again afterwards.
+    """
+    sent_id = await share_a_week(hass, entry, collection, freezer)
+    await start(hass, entry)
+    key = collection.api_key
+    collection.api_key = "rotated-key"  # the request is refused and kept
+    await call(hass, "request_remote_deletion", entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == []
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    path = store_path(hass, ENTRY_ID)
+    path.write_bytes(path.read_bytes()[:100])
+    collection.api_key = key
+    return sent_id
+
+
 async def test_deletion_requests_a_damaged_file_lost_are_sent_again(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,
@@ -189,17 +213,9 @@ async def test_deletion_requests_a_damaged_file_lost_are_sent_again(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A request the server has not confirmed survives the file it was kept in."""
-    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
-    await start(hass, sharing_entry)
-    key = collection.api_key
-    collection.api_key = "rotated-key"  # the request is refused and kept
-    await call(hass, "request_remote_deletion", sharing_entry)
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == []
-    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
-    path = store_path(hass, ENTRY_ID)
-    path.write_bytes(path.read_bytes()[:100])
-    collection.api_key = key
+    sent_id = await refuse_a_deletion_then_damage(
+        hass, sharing_entry, collection, freezer
+    )
     await start(hass, sharing_entry)  # recovered, without the request's row
     await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
     assert collection.deletions == [sent_id]
@@ -265,3 +281,19 @@ async def test_the_export_shows_the_deletion_targets(
     assert export["deletion_targets"] == [
         {"installation_id": sent_id, "endpoint": collection.url}
     ]
+
+
+async def test_removal_with_a_damaged_file_still_tries_the_requested_deletion(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The last attempt at removal covers requests the file lost."""
+    sent_id = await refuse_a_deletion_then_damage(
+        hass, sharing_entry, collection, freezer
+    )
+    assert await hass.config_entries.async_remove(sharing_entry.entry_id)
+    await hass.async_block_till_done()
+    assert collection.deletions == [sent_id]
+    assert not targets_file(hass).exists()

@@ -6,6 +6,7 @@ their statistics; afterwards, neither is left of the time before.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from homeassistant.components.recorder import Recorder, history
@@ -68,33 +69,32 @@ async def record_an_hour(
     return period
 
 
-async def test_local_deletion_asks_the_recorder_to_forget(
-    recorder_mock: Recorder,
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    printernizer: PrinternizerSimulator,
-) -> None:
-    """States and statistics from before the deletion are purged; "requested"."""
-    since, _ = await record_an_hour(hass, mock_config_entry, printernizer)
-    deleted_at = dt_util.utcnow()
-    response = await call(hass, "delete_local_statistics", mock_config_entry)
+async def _delete_locally(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    response = await call(hass, "delete_local_statistics", entry)
     assert response["home_assistant_history"] == "requested"
-    # What the entry records afterwards, starting afresh, may stay.
-    assert await recorded(hass, since, deleted_at) == ([], [])
 
 
-async def test_removal_asks_the_recorder_to_forget(
+async def _remove(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("forget", [_delete_locally, _remove], ids=["local", "removal"])
+async def test_the_recorder_is_asked_to_forget(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     printernizer: PrinternizerSimulator,
+    forget: Callable[[HomeAssistant, MockConfigEntry], Awaitable[None]],
 ) -> None:
-    """Removing the entry leaves neither states nor statistics of it."""
+    """Local deletion and removal purge states and statistics from before them.
+
+    What the entry records afterwards, starting afresh, may stay.
+    """
     since, _ = await record_an_hour(hass, mock_config_entry, printernizer)
-    removed_at = dt_util.utcnow()
-    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert await recorded(hass, since, removed_at) == ([], [])
+    forgotten_at = dt_util.utcnow()
+    await forget(hass, mock_config_entry)
+    assert await recorded(hass, since, forgotten_at) == ([], [])
 
 
 async def test_without_a_recorder_nothing_is_asked(

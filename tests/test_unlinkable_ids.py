@@ -21,14 +21,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.printernizer_usage import randomness
-from custom_components.printernizer_usage.const import (
-    CONF_COLLECTION_API_KEY,
-    CONF_COLLECTION_URL,
-    CONF_CONSENTED_POLICY,
-    CONF_SHARE_STATISTICS,
-)
 
-from .conftest import entry_for
+from .conftest import sharing_entry_for
 from .simulator.collection import CollectionSimulator
 from .simulator.printernizer import PrinternizerSimulator
 from .test_actions import call
@@ -40,21 +34,6 @@ NEXT_MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
 SEED = 20261202
 
 type Request = tuple[dict[str, Any], dict[str, str], datetime]
-
-
-def _sharing_entry(
-    printernizer: PrinternizerSimulator, collection: CollectionSimulator
-) -> MockConfigEntry:
-    """Return an entry that shares with the collection server from its start."""
-    return entry_for(
-        printernizer,
-        {
-            CONF_SHARE_STATISTICS: True,
-            CONF_CONSENTED_POLICY: 1,
-            CONF_COLLECTION_URL: collection.url,
-            CONF_COLLECTION_API_KEY: collection.api_key,
-        },
-    )
 
 
 async def _play_the_weeks_after(
@@ -95,7 +74,7 @@ async def test_a_regenerated_id_sends_as_a_fresh_installation(
     # Run 1: shares from two weeks earlier, sends a week, then regenerates.
     monkeypatch.setattr(randomness, "SOURCE", random.Random(1))
     freezer.move_to(NEW_ID_AT - 2 * WEEK)
-    sharing = _sharing_entry(printernizer, collection)
+    sharing = sharing_entry_for(printernizer, collection)
     await start(hass, sharing)
     await travel(hass, freezer, NEW_ID_AT - timedelta(hours=1))
     old_ids = {submission.installation_id for submission in collection.submissions}
@@ -113,7 +92,7 @@ async def test_a_regenerated_id_sends_as_a_fresh_installation(
     collection.hourly_counts.clear()
     freezer.move_to(NEW_ID_AT)
     monkeypatch.setattr(randomness, "SOURCE", random.Random(SEED))
-    fresh_entry = _sharing_entry(printernizer, collection)
+    fresh_entry = sharing_entry_for(printernizer, collection)
     await start(hass, fresh_entry)
     await _play_the_weeks_after(hass, freezer, fresh_entry, printernizer)
     fresh = _requests(collection, set())

@@ -21,6 +21,7 @@ from .coordinator import (
     store_path,
 )
 from .http import ExportDownloadView
+from .outbox import Outbox, deletions_queued
 from .recorded_history import async_forget_recorded_history
 from .services import async_setup_services
 from .sharing import (
@@ -168,23 +169,27 @@ async def async_remove_entry(
 ) -> None:
     """Delete the entry's statistics file, its journals and moved-aside copies.
 
-    Deletion requests still waiting get one last attempt first.
+    Deletion requests still waiting (in the file, or noted with the deletion
+    targets when the file lost them) get one last attempt first.
     """
     path = store_path(hass, entry.entry_id)
+    targets = DeletionTargets(hass, entry.entry_id)
+    now = dt_util.utcnow()
     try:
+        outbox = Outbox()
         if await hass.async_add_executor_job(path.exists):
-            try:
+            with suppress(sqlite3.Error, OSError, StoreSchemaTooNewError):
                 record = await async_call_once(
-                    path, dt_util.utcnow(), LocalStatisticsStore.load_sharing
+                    path, now, LocalStatisticsStore.load_sharing
                 )
-            except (sqlite3.Error, OSError, StoreSchemaTooNewError):
-                record = None  # nothing readable is waiting
-            if record is not None:
-                await async_send_deletions_before_removal(hass, entry.options, record)
+                outbox = record.outbox
+        await targets.async_load()
+        outbox = deletions_queued(outbox, targets.requested, now)
+        await async_send_deletions_before_removal(hass, entry.options, outbox)
     finally:
         # Whatever became of that attempt, the files go with the entry.
         await hass.async_add_executor_job(delete_store_files, path)
-        await DeletionTargets(hass, entry.entry_id).async_delete()
+        await targets.async_delete()
         await async_forget_recorded_history(hass, entry.entry_id)
     # Every repair issue of the entry goes too, whichever kinds there are.
     for domain, issue_id in list(ir.async_get(hass).issues):

@@ -76,7 +76,7 @@ from .outbox import (
 )
 from .outgoing import new_collection_session
 from .payload import fields_added_after, payload_shape, week_bounds, week_start
-from .store import LocalStatisticsStore, LoggedAttempt, SharingRecord
+from .store import LocalStatisticsStore, LoggedAttempt
 from .store_worker import StoreWorker
 from .submitter import (
     Attempt,
@@ -920,14 +920,14 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
 
 
 async def async_send_deletions_before_removal(
-    hass: HomeAssistant, options: Mapping[str, Any], record: SharingRecord
+    hass: HomeAssistant, options: Mapping[str, Any], outbox: Outbox
 ) -> None:
     """Make one last, time-limited attempt at the deletion requests still waiting.
 
     The entry is going away with its file, so nothing would retry them later.
     The log says how it went, without naming any id.
     """
-    waiting = waiting_deletions(record.outbox)
+    waiting = waiting_deletions(outbox)
     if not waiting:
         return
     settings = SharingSettings.from_options(options)
