@@ -29,7 +29,16 @@ from custom_components.printernizer_usage.const import (
 from .conftest import ENTRY_ID
 from .simulator.collection import CollectionSimulator
 from .test_actions import call
-from .test_sharing import restart, send_first_week, start, travel
+from .test_sharing import (
+    FIRST_WEEK,
+    OFFSET,
+    WEEK,
+    restart,
+    send_first_week,
+    sensor,
+    start,
+    travel,
+)
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
@@ -85,9 +94,9 @@ async def test_a_file_damaged_beyond_reading_keeps_its_targets(
 ) -> None:
     """The pair was kept outside the file before the week went out."""
     sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
-    path = store_path(hass, ENTRY_ID)
-    path.write_bytes(path.read_bytes()[:100])  # nothing readable is left
+    damage_the_file(hass)
     await start(hass, sharing_entry)
+    path = store_path(hass, ENTRY_ID)
     assert list(path.parent.glob(f"{path.name}.corrupt-*"))
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
     assert stored_targets(hass) == []  # confirmed, so forgotten
@@ -109,6 +118,20 @@ async def test_pairs_in_an_older_copy_become_targets(
     await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
 
 
+async def share_a_week_and_keep_a_copy(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> str:
+    """Share a week, copy the file as if moved aside after damage, start again."""
+    sent_id = await share_a_week(hass, entry, collection, freezer)
+    path = store_path(hass, ENTRY_ID)
+    shutil.copy(path, f"{path}{MOVED_ASIDE}")
+    await start(hass, entry)
+    return sent_id
+
+
 def files_holding(directory: Path, text: str) -> list[str]:
     """Return the names of the files in a directory whose bytes contain text."""
     return [
@@ -125,10 +148,10 @@ async def test_local_deletion_deletes_every_copy_and_keeps_the_targets(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """No copy keeps the id or payloads; a later request still reaches the server."""
-    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    sent_id = await share_a_week_and_keep_a_copy(
+        hass, sharing_entry, collection, freezer
+    )
     path = store_path(hass, ENTRY_ID)
-    shutil.copy(path, f"{path}{MOVED_ASIDE}")
-    await start(hass, sharing_entry)
     response = await call(hass, "delete_local_statistics", sharing_entry)
     assert response["deleted"]["damaged_copies"] == 1
     assert response["deleted"]["installation_ids"] == 1
@@ -192,6 +215,19 @@ async def refuse_a_deletion_then_damage(
 
     Returns the id; the server takes the key again afterwards.
     """
+    sent_id, key = await refuse_a_deletion(hass, entry, collection, freezer)
+    damage_the_file(hass)
+    collection.api_key = key
+    return sent_id
+
+
+async def refuse_a_deletion(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> tuple[str, str]:
+    """Share a week and have its deletion refused; unload; return id and key."""
     sent_id = await share_a_week(hass, entry, collection, freezer)
     await start(hass, entry)
     key = collection.api_key
@@ -200,10 +236,13 @@ async def refuse_a_deletion_then_damage(
     await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
     assert collection.deletions == []
     assert await hass.config_entries.async_unload(entry.entry_id)
+    return sent_id, key
+
+
+def damage_the_file(hass: HomeAssistant) -> None:
+    """Cut the statistics file short: nothing of it can be read."""
     path = store_path(hass, ENTRY_ID)
     path.write_bytes(path.read_bytes()[:100])
-    collection.api_key = key
-    return sent_id
 
 
 async def test_deletion_requests_a_damaged_file_lost_are_sent_again(
@@ -297,3 +336,83 @@ async def test_removal_with_a_damaged_file_still_tries_the_requested_deletion(
     await hass.async_block_till_done()
     assert collection.deletions == [sent_id]
     assert not targets_file(hass).exists()
+
+
+async def test_an_unreadable_targets_file_is_never_written_over(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """While the file cannot be read, no week goes; once it can, nothing is lost."""
+    old_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    await call(hass, "delete_local_statistics", sharing_entry)  # only the file has it
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    target = targets_file(hass)
+    kept = target.rename(target.with_suffix(".kept"))
+    target.mkdir()  # reading it fails, as a disk error would
+    await start(hass, sharing_entry)
+    due = FIRST_WEEK + 3 * WEEK + OFFSET  # the first week of the next id
+    await travel(hass, freezer, due)
+    assert len(collection.submissions) == 1  # the next id's week waits
+    target.rmdir()
+    kept.rename(target)
+    await travel(hass, freezer, due + timedelta(hours=2))  # the retry
+    [_, fresh] = collection.submissions
+    response = await call(hass, "request_remote_deletion", sharing_entry)
+    assert sorted(row["installation_id"] for row in response["requests"]) == sorted(
+        [old_id, fresh.installation_id]
+    )
+
+
+async def test_a_deletion_goes_although_its_note_cannot_be_written(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The request waits in the statistics file and is sent; the action answers."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    target = targets_file(hass)
+    target.unlink()
+    target.mkdir()
+    await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
+    assert sensor(hass, "pending_deletion_requests") == "0"
+
+
+async def test_a_confirmed_pair_does_not_come_back_from_a_copy(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A moved-aside copy is read once; what its server deleted stays forgotten."""
+    sent_id = await share_a_week_and_keep_a_copy(
+        hass, sharing_entry, collection, freezer
+    )
+    await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, sent_id)
+    await restart(hass, sharing_entry)
+    assert stored_targets(hass) == []
+    assert (await call(hass, "export_statistics", sharing_entry))[
+        "deletion_targets"
+    ] == []
+
+
+async def test_a_request_from_before_the_note_survives_damage(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A waiting request the targets file did not note is noted at the next start."""
+    sent_id, key = await refuse_a_deletion(hass, sharing_entry, collection, freezer)
+    targets_file(hass).unlink()  # as an older release left it
+    await start(hass, sharing_entry)
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    damage_the_file(hass)
+    collection.api_key = key
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == [sent_id]

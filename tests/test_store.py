@@ -243,6 +243,29 @@ def test_the_day_each_list_was_read_survives_a_restart(path: Path) -> None:
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("stored", "loaded"),
+    [
+        ("not json", {}),
+        ('["jobs"]', {}),
+        ('{"jobs": "yesterday", "uploads": 7, "files": null}', {}),
+        (
+            '{"jobs": "2026-11-24", "printers": "2026-11-24"}',
+            {Listing.JOBS: date(2026, 11, 24)},
+        ),
+    ],
+)
+def test_a_hand_edited_read_day_is_dropped(
+    store: LocalStatisticsStore, stored: str, loaded: dict[Listing, date]
+) -> None:
+    """Values the store never wrote are left out; the rest still loads."""
+    store._db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_read_days', ?)",
+        (stored,),
+    )
+    assert store.load_collector_state(BASELINE_ID).last_read == loaded
+
+
 def test_another_server_learns_baselines_again(store: LocalStatisticsStore) -> None:
     """Pointing the entry at another Printernizer must not count its history."""
     store.load_collector_state(BASELINE_ID)

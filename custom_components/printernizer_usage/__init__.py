@@ -13,7 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .collector import Collector
-from .const import CONF_BASELINE_ID, DOMAIN
+from .const import CONF_BASELINE_ID, DOMAIN, LOGGER
 from .coordinator import (
     PrinternizerUsageConfigEntry,
     PrinternizerUsageCoordinator,
@@ -37,7 +37,7 @@ from .store import (
     delete_store_files,
 )
 from .store_worker import StoreWorker, async_call_once
-from .targets import DeletionTargets
+from .targets import DeletionTargets, TargetsUnavailableError
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -183,13 +183,17 @@ async def async_remove_entry(
                     path, now, LocalStatisticsStore.load_sharing
                 )
                 outbox = record.outbox
-        await targets.async_load()
-        outbox = deletions_queued(outbox, targets.requested, now)
+        with suppress(TargetsUnavailableError):
+            await targets.async_load()
+            outbox = deletions_queued(outbox, targets.requested, now)
         await async_send_deletions_before_removal(hass, entry.options, outbox)
     finally:
         # Whatever became of that attempt, the files go with the entry.
+        try:
+            await targets.async_delete()
+        except OSError:
+            LOGGER.warning("Could not delete the deletion targets file")
         await hass.async_add_executor_job(delete_store_files, path)
-        await targets.async_delete()
         await async_forget_recorded_history(hass, entry.entry_id)
     # Every repair issue of the entry goes too, whichever kinds there are.
     for domain, issue_id in list(ir.async_get(hass).issues):

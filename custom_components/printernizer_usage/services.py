@@ -23,7 +23,6 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
-from homeassistant.util.file import WriteError
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
@@ -34,7 +33,7 @@ from .payload import WEEK, week_start
 from .recorded_history import async_forget_recorded_history
 from .store import LocalStatisticsStore
 from .store_worker import async_call_once
-from .targets import DeletionTargets
+from .targets import DeletionTargets, TargetsUnavailableError
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WEEK = "week"
@@ -129,29 +128,31 @@ async def _async_delete_local_statistics(
     targets = DeletionTargets(hass, entry.entry_id)
     try:
         await targets.async_load()
-        await targets.async_add(
-            await async_call_once(path, now, LocalStatisticsStore.deletion_targets)
+        pairs, requested, copies = await async_call_once(
+            path, now, LocalStatisticsStore.deletion_targets, targets.merged_copies
         )
+        await targets.async_add(pairs, copies)
+        await targets.async_mark_requested(requested)
         result: dict[str, Any] = await async_call_once(
             path, now, LocalStatisticsStore.delete_local_statistics, now
         )
         result["home_assistant_history"] = await async_forget_recorded_history(
             hass, entry.entry_id
         )
-    except (sqlite3.Error, OSError, WriteError) as err:
+    except (sqlite3.Error, OSError, TargetsUnavailableError) as err:
         # A target that could not be kept stops the deletion before anything goes.
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="local_deletion_failed"
         ) from err
     finally:
         await hass.config_entries.async_setup(entry.entry_id)
-    requested = {
+    waiting = {
         (row["installation_id"], row["endpoint"])
         for row in result["kept_until_acknowledged"]
     }
     result["kept_as_deletion_targets"] = [
         {"installation_id": installation_id, "endpoint": endpoint}
-        for installation_id, endpoint in sorted(targets.pairs - requested)
+        for installation_id, endpoint in sorted(targets.pairs - waiting)
     ]
     return result
 

@@ -20,7 +20,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
-from homeassistant.util.file import WriteError
 
 from . import randomness
 from .consent import (
@@ -86,7 +85,7 @@ from .submitter import (
     is_api_key,
     is_collection_url,
 )
-from .targets import DeletionTargets
+from .targets import DeletionTargets, TargetsUnavailableError
 
 if TYPE_CHECKING:
     from .coordinator import PrinternizerUsageConfigEntry
@@ -98,6 +97,10 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
 # The repair issues an endpoint change makes moot.
+_TARGETS_UNAVAILABLE: Final = (
+    "The deletion targets file cannot be read or written; no week is sent "
+    "until it can be"
+)
 _SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
 _DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
 
@@ -256,16 +259,20 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def async_start(self) -> None:
         """Load consent and outbox, record what the options say, arm the timer."""
         record = await self._store.async_call(LocalStatisticsStore.load_sharing)
-        # Pairs this file or a damaged copy shows, from before the pairs were
-        # also kept outside it, join the deletion targets.
-        await self._targets.async_load()
-        found = await self._store.async_call(LocalStatisticsStore.deletion_targets)
+        # What this file and its moved-aside copies show joins the deletion
+        # targets (pairs from before they were kept outside it, or from a
+        # damaged file), and each waiting request is noted as asked for.
         try:
-            await self._targets.async_add(found)
-        except (OSError, WriteError):
-            # The statistics file still holds them; a send writes before it
-            # goes (and stops there while the disk refuses).
-            LOGGER.warning("Could not write the deletion targets file")
+            await self._targets.async_load()
+            pairs, requested, copies = await self._store.async_call(
+                LocalStatisticsStore.deletion_targets, self._targets.merged_copies
+            )
+            await self._targets.async_add(pairs, copies)
+            await self._targets.async_mark_requested(requested)
+        except TargetsUnavailableError:
+            # The statistics file still holds them; no week goes out before
+            # its target is written.
+            LOGGER.warning(_TARGETS_UNAVAILABLE)
         self._history = record.history
         # Deletion requests a damaged file lost are queued again.
         self._outbox = deletions_queued(
@@ -360,15 +367,19 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox = deletion_requested(self._outbox, now, self._targets.pairs)
             # The id goes too, sent or not: the next one is a fresh id.
             await self._async_save(retire_id=True)
-            await self._targets.async_mark_requested(
-                (row.installation_id, row.endpoint)
-                for row in waiting_deletions(self._outbox)
-            )
             self._send_offset = await self._store.async_call(
                 LocalStatisticsStore.send_offset
             )
             self._publish()
             self._arm(now)
+            try:
+                await self._targets.async_mark_requested(
+                    (row.installation_id, row.endpoint)
+                    for row in waiting_deletions(self._outbox)
+                )
+            except TargetsUnavailableError:
+                # The requests wait in the statistics file and are sent.
+                LOGGER.warning(_TARGETS_UNAVAILABLE)
             return waiting_deletions(self._outbox)
 
     async def async_export(self) -> dict[str, Any]:
@@ -641,7 +652,21 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox, row.period_start, endpoint.base_url, dt_util.utcnow()
         )
         await self._async_save()
-        await self._targets.async_add([(row.installation_id, endpoint.base_url)])
+        try:
+            await self._targets.async_add([(row.installation_id, endpoint.base_url)])
+        except TargetsUnavailableError:
+            LOGGER.warning(_TARGETS_UNAVAILABLE)
+            # Nothing left the machine: the week waits, on the back-off
+            # schedule, for a target it can go with.
+            self._outbox = weekly_finished(
+                self._outbox,
+                row.period_start,
+                AttemptResult.UNREACHABLE,
+                dt_util.utcnow(),
+                rng=randomness.SOURCE,
+            )
+            await self._async_save()
+            return
         # Consent is checked again right before the request: an opt-out made
         # while the row was being saved has cut it off, before anything left.
         if not self._may_send(row, endpoint):
@@ -754,8 +779,12 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             )
         )
         if attempt.result in (AttemptResult.ACCEPTED, AttemptResult.NOT_FOUND):
-            # The server confirmed: it holds nothing of that id any more.
-            await self._targets.async_remove((row.installation_id, row.endpoint))
+            # The server confirmed: it holds nothing of that id any more. (A
+            # target left behind costs no more than a request answered 404.)
+            try:
+                await self._targets.async_remove((row.installation_id, row.endpoint))
+            except TargetsUnavailableError:
+                LOGGER.warning(_TARGETS_UNAVAILABLE)
 
     # ----- state for the entities ---------------------------------------------------
 

@@ -395,12 +395,20 @@ class LocalStatisticsStore:
         )
 
     def _last_read_days(self) -> dict[Listing, date]:
-        stored = self._meta_json("last_read_days")
-        return {
-            Listing(listing): date.fromisoformat(day)
-            for listing, day in (stored if isinstance(stored, dict) else {}).items()
-            if listing in set(Listing)
-        }
+        """Return the day each list was last read; a value not written here is dropped.
+
+        Without it the next poll reads from the last poll's day instead: it
+        can miss what that list's own day would have found, never count twice.
+        """
+        try:
+            stored = self._meta_json("last_read_days")
+        except ValueError:
+            stored = None
+        days: dict[Listing, date] = {}
+        for listing, day in (stored if isinstance(stored, dict) else {}).items():
+            with suppress(TypeError, ValueError):
+                days[Listing(listing)] = date.fromisoformat(day)
+        return days
 
     def record_poll(self, outcome: PollOutcome | FailedPoll) -> StatisticsView:
         """Save a poll in one transaction; return the view of its week."""
@@ -936,11 +944,16 @@ class LocalStatisticsStore:
             "baselines_learned": self._meta_json("baselines") or [],
         }
 
-    def deletion_targets(self) -> set[tuple[str, str]]:
-        """Return every (id, server) pair this file and its copies show data went to.
+    def deletion_targets(
+        self, merged_copies: frozenset[str]
+    ) -> tuple[set[tuple[str, str]], set[tuple[str, str]], list[str]]:
+        """Return where this file and its copies show data went.
 
-        A week counts once a request for it was made to that server; a
-        deletion request still waiting keeps its pair.
+        That is every (id, server) pair a week was sent (or tried) to, the
+        pairs of those whose deletion request still waits, and the names of
+        the moved-aside copies read; copies named in `merged_copies` were
+        read before and are skipped (a pair confirmed deleted since would
+        come back from them).
         """
         outbox = Outbox(weekly=self._weekly_rows(), deletions=self._deletion_rows())
         pairs = {
@@ -948,12 +961,17 @@ class LocalStatisticsStore:
             for row in outbox.weekly
             for endpoint in row.endpoints
         }
-        pairs.update(
+        requested = {
             (row.installation_id, row.endpoint) for row in waiting_deletions(outbox)
-        )
-        for copy in moved_aside_copies(self.path):
+        }
+        copies = [
+            copy
+            for copy in moved_aside_copies(self.path)
+            if copy.name not in merged_copies
+        ]
+        for copy in copies:
             pairs |= _read_targets(copy)
-        return pairs
+        return pairs | requested, requested, [copy.name for copy in copies]
 
     def delete_local_statistics(self, now: datetime) -> dict[str, Any]:
         """Delete everything kept locally, except deletion requests still waiting.
