@@ -7,6 +7,7 @@ delete; and local deletion leaves no copy of the file behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -129,6 +130,20 @@ async def share_a_week_and_keep_a_copy(
     path = store_path(hass, ENTRY_ID)
     shutil.copy(path, f"{path}{MOVED_ASIDE}")
     await start(hass, entry)
+    return sent_id
+
+
+async def share_then_delete_locally(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> str:
+    """Share a week, delete locally, unload: only the targets file has the id."""
+    sent_id = await share_a_week(hass, entry, collection, freezer)
+    await start(hass, entry)
+    await call(hass, "delete_local_statistics", entry)
+    assert await hass.config_entries.async_unload(entry.entry_id)
     return sent_id
 
 
@@ -345,19 +360,13 @@ async def test_an_unreadable_targets_file_is_never_written_over(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """While the file cannot be read, no week goes; once it can, nothing is lost."""
-    old_id = await share_a_week(hass, sharing_entry, collection, freezer)
-    await start(hass, sharing_entry)
-    await call(hass, "delete_local_statistics", sharing_entry)  # only the file has it
-    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
-    target = targets_file(hass)
-    kept = target.rename(target.with_suffix(".kept"))
-    target.mkdir()  # reading it fails, as a disk error would
+    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
+    heal = make_targets_unreadable(hass)  # as a disk error would
     await start(hass, sharing_entry)
     due = FIRST_WEEK + 3 * WEEK + OFFSET  # the first week of the next id
     await travel(hass, freezer, due)
     assert len(collection.submissions) == 1  # the next id's week waits
-    target.rmdir()
-    kept.rename(target)
+    heal()
     await travel(hass, freezer, due + timedelta(hours=2))  # the retry
     [_, fresh] = collection.submissions
     response = await call(hass, "request_remote_deletion", sharing_entry)
@@ -414,5 +423,96 @@ async def test_a_request_from_before_the_note_survives_damage(
     damage_the_file(hass)
     collection.api_key = key
     await start(hass, sharing_entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == [sent_id]
+
+
+def make_targets_unreadable(hass: HomeAssistant) -> Callable[[], None]:
+    """Put a directory where the targets file is; return what puts it back."""
+    target = targets_file(hass)
+    kept = target.rename(target.with_suffix(".kept"))
+    target.mkdir()
+
+    def heal() -> None:
+        target.rmdir()
+        kept.rename(target)
+
+    return heal
+
+
+async def test_a_request_whose_note_failed_is_noted_later(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Its note, not written at first, is written once the file can be."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+    heal = make_targets_unreadable(hass)
+    key = collection.api_key
+    collection.api_key = "rotated-key"
+    await call(hass, "request_remote_deletion", sharing_entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    heal()
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    damage_the_file(hass)
+    collection.api_key = key
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == [sent_id]
+
+
+async def test_a_damaged_targets_file_gives_up_what_it_still_shows(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A file cut short is not read as empty: its whole pairs are kept."""
+    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
+    target = targets_file(hass)
+    target.write_bytes(target.read_bytes()[:-3])
+    await start(hass, sharing_entry)
+    await deletion_reaches_the_server(hass, sharing_entry, collection, freezer, old_id)
+
+
+async def test_a_deletion_asked_for_while_the_targets_cannot_be_read(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """What only the file knows is asked for once it can be read.
+
+    Meanwhile the export says it does not know the targets.
+    """
+    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
+    heal = make_targets_unreadable(hass)
+    await start(hass, sharing_entry)
+    assert (await call(hass, "export_statistics", sharing_entry))[
+        "deletion_targets"
+    ] is None
+    await call(hass, "request_remote_deletion", sharing_entry)
+    heal()
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
+    assert collection.deletions == [old_id]
+    assert collection.submissions_of(old_id) == []
+
+
+async def test_a_request_in_a_moved_aside_copy_is_sent(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A waiting request found in a copy is a request again, not just a target."""
+    sent_id, key = await refuse_a_deletion(hass, sharing_entry, collection, freezer)
+    targets_file(hass).unlink()  # as an older release left it
+    path = store_path(hass, ENTRY_ID)
+    shutil.move(path, f"{path}{MOVED_ASIDE}")
+    collection.api_key = key
+    await start(hass, sharing_entry)  # a new, empty file beside the copy
     await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
     assert collection.deletions == [sent_id]

@@ -407,6 +407,23 @@ def test_corrupt_file_is_moved_aside_keeping_the_identity(path: Path) -> None:
     store.close()
 
 
+def test_two_damaged_files_in_one_second_keep_two_copies(path: Path) -> None:
+    """The second copy of the same second gets a name of its own."""
+    names = []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for content in (b"first damage" * 100, b"second damage" * 100):
+        path.write_bytes(content)
+        store, moved_aside = LocalStatisticsStore.open(path, NOW)
+        store.close()
+        assert moved_aside is not None
+        assert moved_aside.read_bytes() == content
+        names.append(moved_aside.name)
+    assert names == [
+        "entry.db.corrupt-20261125T100500Z",
+        "entry.db.corrupt-20261125T100500Z-2",
+    ]
+
+
 @pytest.mark.parametrize(
     "content", [b"not a database at all" * 100, b"SQLite format 3\x00" + b"\x00" * 50]
 )

@@ -131,8 +131,7 @@ async def _async_delete_local_statistics(
         pairs, requested, copies = await async_call_once(
             path, now, LocalStatisticsStore.deletion_targets, targets.merged_copies
         )
-        await targets.async_add(pairs, copies)
-        await targets.async_mark_requested(requested)
+        await targets.async_merge(pairs, requested, copies)
         result: dict[str, Any] = await async_call_once(
             path, now, LocalStatisticsStore.delete_local_statistics, now
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 import json
@@ -97,6 +97,7 @@ MIN_TIMER_DELAY: Final = timedelta(seconds=1)
 REMOVAL_DEADLINE: Final = timedelta(seconds=30)
 _REFUSALS: Final = (AttemptResult.UNAUTHORIZED, AttemptResult.FORBIDDEN)
 # The repair issues an endpoint change makes moot.
+OWED_DELETION_RETRY: Final = timedelta(hours=1)
 _TARGETS_UNAVAILABLE: Final = (
     "The deletion targets file cannot be read or written; no week is sent "
     "until it can be"
@@ -253,6 +254,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Changes the user makes hold this; shutdown waits for them, then stops.
         self._change_lock = asyncio.Lock()
         self._stopped = False
+        # A deletion was asked for while the targets file could not be read.
+        self._deletion_owed = False
 
     # ----- life cycle -------------------------------------------------------------
 
@@ -267,8 +270,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             pairs, requested, copies = await self._store.async_call(
                 LocalStatisticsStore.deletion_targets, self._targets.merged_copies
             )
-            await self._targets.async_add(pairs, copies)
-            await self._targets.async_mark_requested(requested)
+            await self._targets.async_merge(pairs, requested, copies)
         except TargetsUnavailableError:
             # The statistics file still holds them; no week goes out before
             # its target is written.
@@ -364,6 +366,9 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """
         async with self._changing():
             now = dt_util.utcnow()
+            if not await self._targets.async_ensure_loaded():
+                # Pairs kept only there are asked for once it can be read.
+                self._deletion_owed = True
             self._outbox = deletion_requested(self._outbox, now, self._targets.pairs)
             # The id goes too, sent or not: the next one is a fresh id.
             await self._async_save(retire_id=True)
@@ -378,8 +383,11 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                     for row in waiting_deletions(self._outbox)
                 )
             except TargetsUnavailableError:
-                # The requests wait in the statistics file and are sent.
+                # The requests wait in the statistics file and are sent; the
+                # note that keeps them through a damaged file is written later.
                 LOGGER.warning(_TARGETS_UNAVAILABLE)
+                self._deletion_owed = True
+                self._arm(now)
             return waiting_deletions(self._outbox)
 
     async def async_export(self) -> dict[str, Any]:
@@ -387,10 +395,15 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         export: dict[str, Any] = await self._store.async_call(
             LocalStatisticsStore.export
         )
-        export["deletion_targets"] = [
-            {"installation_id": installation_id, "endpoint": endpoint}
-            for installation_id, endpoint in sorted(self._targets.pairs)
-        ]
+        # None: the file cannot be read now, so what it holds is not known.
+        export["deletion_targets"] = (
+            [
+                {"installation_id": installation_id, "endpoint": endpoint}
+                for installation_id, endpoint in sorted(self._targets.pairs)
+            ]
+            if await self._targets.async_ensure_loaded()
+            else None
+        )
         return export
 
     async def async_preview(self, week: date) -> dict[str, Any]:
@@ -573,6 +586,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox, self._history, now, has_endpoint=self._has_endpoint
         ):
             times.append(now)  # closed weeks wait to be queued (after a restart)
+        if self._deletion_owed:
+            times.append(now + OWED_DELETION_RETRY)  # the targets file, again
         if times:
             self._unsub_timer = async_track_point_in_utc_time(
                 self.hass, self._on_timer, max(min(times), now + MIN_TIMER_DELAY)
@@ -597,6 +612,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 return
             now = dt_util.utcnow()
             self._outbox = reconcile(self._outbox, now)
+            await self._async_queue_owed_deletions(now)
             await self._async_queue_closed_weeks(now)
             while (
                 due := next_due(
@@ -612,6 +628,20 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                     await self._async_send_week(due.row)
             self._publish()
             self._arm(dt_util.utcnow())
+
+    async def _async_queue_owed_deletions(self, now: datetime) -> None:
+        """Finish a deletion request the targets file was not there for.
+
+        Pairs only the file knows are asked for, and every pair is noted as
+        requested, once the file can be read and written again.
+        """
+        if not self._deletion_owed or not await self._targets.async_ensure_loaded():
+            return
+        self._outbox = deletions_queued(self._outbox, self._targets.pairs, now)
+        await self._async_save()
+        with suppress(TargetsUnavailableError):  # tried again at the next wake-up
+            await self._targets.async_mark_requested(self._targets.pairs)
+            self._deletion_owed = False
 
     async def _async_queue_closed_weeks(self, now: datetime) -> None:
         weeks = weeks_to_build(

@@ -950,8 +950,8 @@ class LocalStatisticsStore:
         """Return where this file and its copies show data went.
 
         That is every (id, server) pair a week was sent (or tried) to, the
-        pairs of those whose deletion request still waits, and the names of
-        the moved-aside copies read; copies named in `merged_copies` were
+        pairs whose deletion request still waits, and the names of all
+        moved-aside copies there are; copies named in `merged_copies` were
         read before and are skipped (a pair confirmed deleted since would
         come back from them).
         """
@@ -964,13 +964,12 @@ class LocalStatisticsStore:
         requested = {
             (row.installation_id, row.endpoint) for row in waiting_deletions(outbox)
         }
-        copies = [
-            copy
-            for copy in moved_aside_copies(self.path)
-            if copy.name not in merged_copies
-        ]
+        copies = moved_aside_copies(self.path)
         for copy in copies:
-            pairs |= _read_targets(copy)
+            if copy.name not in merged_copies:
+                found, waiting = _read_targets(copy)
+                pairs |= found
+                requested |= waiting
         return pairs | requested, requested, [copy.name for copy in copies]
 
     def delete_local_statistics(self, now: datetime) -> dict[str, Any]:
@@ -1064,9 +1063,18 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _move_aside(path: Path, now: datetime) -> Path:
-    """Rename a corrupt file and its journal files; return the new name."""
+    """Rename a corrupt file and its journal files; return the new name.
+
+    A name never repeats: an earlier copy of the same second is neither
+    replaced nor taken for this one (each copy is read for deletion targets
+    once, by name).
+    """
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     moved = path.with_name(f"{path.name}.corrupt-{stamp}")
+    count = 1
+    while moved.exists():
+        count += 1
+        moved = path.with_name(f"{path.name}.corrupt-{stamp}-{count}")
     for suffix in ("", "-wal", "-shm"):
         source = Path(f"{path}{suffix}")
         if source.exists():
@@ -1100,8 +1108,8 @@ def _read_identity(path: Path) -> dict[str, str]:
     return identity if valid else {}
 
 
-def _read_targets(path: Path) -> set[tuple[str, str]]:
-    """Read the (id, server) pairs a damaged file shows weeks were sent to."""
+def _read_targets(path: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Read what a damaged file shows: pairs weeks went to, and requests waiting."""
     pairs: set[tuple[str, str]] = set()
     for installation_id, endpoints in _read_damaged(
         path, "SELECT installation_id, endpoints FROM weekly_submission"
@@ -1112,10 +1120,20 @@ def _read_targets(path: Path) -> set[tuple[str, str]]:
             continue
         if isinstance(listed, list):
             pairs.update((installation_id, endpoint) for endpoint in listed)
-    pairs.update(
-        _read_damaged(path, "SELECT installation_id, endpoint FROM deletion_request")
+    requested = set(
+        _read_damaged(
+            path,
+            "SELECT installation_id, endpoint FROM deletion_request "
+            "WHERE status IN (?, ?)",
+            DeletionStatus.PENDING,
+            DeletionStatus.IN_FLIGHT,
+        )
     )
-    return {pair for pair in pairs if all(isinstance(part, str) for part in pair)}
+
+    def texts(found: set[Any]) -> set[tuple[str, str]]:
+        return {pair for pair in found if all(isinstance(part, str) for part in pair)}
+
+    return texts(pairs | requested), texts(requested)
 
 
 def moved_aside_copies(path: Path) -> list[Path]:

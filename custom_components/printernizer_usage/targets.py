@@ -10,10 +10,13 @@ cannot be read is never written over.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from contextlib import suppress
 import json
 import logging
 from pathlib import Path
+import re
 from typing import Final
 import uuid
 
@@ -31,6 +34,11 @@ MAX_FILE_BYTES: Final = 1 << 20
 # Read at most this many pairs (an id regenerated every week for 19 years,
 # on one server): a hand-made file cannot make loading it unbounded.
 MAX_TARGETS: Final = 1000
+
+# One pair as the file writes it; is_target checks what it finds.
+_PAIR = re.compile(
+    rb'\[\s*"([0-9a-f-]{36})"\s*,\s*"([\x21\x23-\x5b\x5d-\x7e]{1,2048})"\s*\]'
+)
 
 type Target = tuple[str, str]  # (installation id, collection server base URL)
 
@@ -69,6 +77,7 @@ class DeletionTargets:
         self.requested: frozenset[Target] = frozenset()
         self.merged_copies: frozenset[str] = frozenset()
         self._loaded = False
+        self._lock = asyncio.Lock()
 
     async def async_load(self) -> None:
         """Read the file; TargetsUnavailableError if it exists but cannot be read.
@@ -87,12 +96,34 @@ class DeletionTargets:
         )
         self._loaded = True
 
-    async def async_add(
-        self, pairs: Iterable[Target], merged_copies: Iterable[str] = ()
+    async def async_ensure_loaded(self) -> bool:
+        """Read the file if it was not yet; tell whether what it holds is known."""
+        if not self._loaded:
+            with suppress(TargetsUnavailableError):
+                await self.async_load()
+        return self._loaded
+
+    async def async_add(self, pairs: Iterable[Target]) -> None:
+        """Keep these pairs too; on disk when this returns."""
+        await self._async_update(add=_only_valid(pairs))
+
+    async def async_merge(
+        self,
+        pairs: Iterable[Target],
+        requested: Iterable[Target],
+        copies: Iterable[str],
     ) -> None:
-        """Keep these pairs (and note the copies read); on disk when this returns."""
+        """Take in what the statistics file and its copies show, in one write.
+
+        `copies` names every moved-aside copy there is now, all of them read:
+        a name whose copy is gone is dropped, so a later copy of that name is
+        read too.
+        """
+        valid_requested = _only_valid(requested)
         await self._async_update(
-            add=_only_valid(pairs), copies=frozenset(merged_copies)
+            add=_only_valid(pairs) | valid_requested,
+            requested=valid_requested,
+            copies=frozenset(copies),
         )
 
     async def async_mark_requested(self, pairs: Iterable[Target]) -> None:
@@ -115,16 +146,30 @@ class DeletionTargets:
         *,
         add: frozenset[Target] = frozenset(),
         requested: frozenset[Target] = frozenset(),
-        copies: frozenset[str] = frozenset(),
+        copies: frozenset[str] | None = None,
         remove: Target | None = None,
     ) -> None:
-        """Change the file; what it holds is read first if it was not yet."""
+        """Change the file; what it holds is read first if it was not yet.
+
+        One change at a time: two at once would each write what they read,
+        and the later would undo the earlier.
+        """
+        async with self._lock:
+            await self._async_update_locked(add, requested, copies, remove)
+
+    async def _async_update_locked(
+        self,
+        add: frozenset[Target],
+        requested: frozenset[Target],
+        copies: frozenset[str] | None,
+        remove: Target | None,
+    ) -> None:
         if not self._loaded:
             await self.async_load()  # unreadable before, perhaps readable now
         gone = frozenset() if remove is None else frozenset({remove})
         pairs = (self.pairs | add) - gone
         noted = (self.requested | requested) - gone
-        merged = self.merged_copies | copies
+        merged = self.merged_copies if copies is None else copies
         if (pairs, noted, merged) == (self.pairs, self.requested, self.merged_copies):
             return
         text = json.dumps(
@@ -178,9 +223,29 @@ def _read(path: Path) -> dict[str, object]:
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        _LOGGER.warning("The deletion targets file held no targets; starting anew")
-        return {}
+        _LOGGER.warning("The deletion targets file is damaged; keeping what it shows")
+        return _salvaged(content[:MAX_FILE_BYTES])
     return data
+
+
+def _salvaged(content: bytes) -> dict[str, object]:
+    """Return the pairs a damaged file still shows, in the order it is written.
+
+    The file lists the targets, then the requested ones: a pair found after
+    the "requested" key is one whose deletion was asked for.
+    """
+    targets_part, _, requested_part = content.partition(b'"requested"')
+
+    def pairs(part: bytes) -> list[list[str]]:
+        return [
+            [installation_id.decode(), endpoint.decode()]
+            for installation_id, endpoint in _PAIR.findall(part)
+        ]
+
+    requested = pairs(requested_part)
+    found = [*pairs(targets_part), *requested]
+    unique = [list(pair) for pair in dict.fromkeys(map(tuple, found))]
+    return {"targets": unique, "requested": requested}
 
 
 def _write(path: Path, text: str) -> None:
