@@ -17,10 +17,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
+from homeassistant.util.file import WriteError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import store_path
+from custom_components.printernizer_usage import store_path, targets as targets_module
 from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
@@ -515,4 +516,42 @@ async def test_a_request_in_a_moved_aside_copy_is_sent(
     collection.api_key = key
     await start(hass, sharing_entry)  # a new, empty file beside the copy
     await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    assert collection.deletions == [sent_id]
+
+
+async def test_a_deletion_owed_to_an_unreadable_file_survives_a_restart(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Asked for while the file could not be read, done once it can, restarts or not."""
+    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
+    heal = make_targets_unreadable(hass)
+    await start(hass, sharing_entry)
+    await call(hass, "request_remote_deletion", sharing_entry)
+    await restart(hass, sharing_entry)
+    heal()
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
+    assert collection.deletions == [old_id]
+
+
+async def test_an_unwritable_targets_file_repeats_no_deletion(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the note cannot be written, a confirmed deletion is not asked again."""
+    sent_id = await share_a_week(hass, sharing_entry, collection, freezer)
+    await start(hass, sharing_entry)
+
+    def full_disk(*_: object, **__: object) -> None:
+        raise WriteError("No space left on device")
+
+    monkeypatch.setattr(targets_module, "write_utf8_file_atomic", full_disk)
+    await call(hass, "request_remote_deletion", sharing_entry)
+    for _ in range(6):
+        await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
     assert collection.deletions == [sent_id]

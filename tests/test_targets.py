@@ -48,3 +48,16 @@ async def test_a_file_cut_short_keeps_its_whole_pairs(hass: HomeAssistant) -> No
         read = DeletionTargets(hass, ENTRY_ID)
         await read.async_load()
         assert (read.pairs, read.requested) == (pairs, requested)
+
+
+async def test_salvage_takes_requests_only_where_they_are_written(
+    hass: HomeAssistant,
+) -> None:
+    """A damaged file with "requested" before "targets" requests nothing."""
+    targets = DeletionTargets(hass, ENTRY_ID)
+    targets.path.parent.mkdir(parents=True, exist_ok=True)
+    targets.path.write_text(
+        f'{{"requested": [["{IDS[1]}", "{URL}"]], "targets": [["{IDS[0]}", "{URL}"]'
+    )
+    await targets.async_load()
+    assert (targets.pairs, targets.requested) == ({(IDS[0], URL)}, frozenset())

@@ -254,14 +254,19 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         # Changes the user makes hold this; shutdown waits for them, then stops.
         self._change_lock = asyncio.Lock()
         self._stopped = False
-        # A deletion was asked for while the targets file could not be read.
+        # A deletion was asked for while the targets file could not be read
+        # (kept in the store too), or its note could not be written.
         self._deletion_owed = False
+        self._note_owed = False
 
     # ----- life cycle -------------------------------------------------------------
 
     async def async_start(self) -> None:
         """Load consent and outbox, record what the options say, arm the timer."""
         record = await self._store.async_call(LocalStatisticsStore.load_sharing)
+        self._deletion_owed = await self._store.async_call(
+            LocalStatisticsStore.deletion_owed
+        )
         # What this file and its moved-aside copies show joins the deletion
         # targets (pairs from before they were kept outside it, or from a
         # damaged file), and each waiting request is noted as asked for.
@@ -366,12 +371,15 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """
         async with self._changing():
             now = dt_util.utcnow()
-            if not await self._targets.async_ensure_loaded():
-                # Pairs kept only there are asked for once it can be read.
-                self._deletion_owed = True
+            readable = await self._targets.async_ensure_loaded()
             self._outbox = deletion_requested(self._outbox, now, self._targets.pairs)
             # The id goes too, sent or not: the next one is a fresh id.
             await self._async_save(retire_id=True)
+            if not readable:
+                # Pairs kept only there are asked for once it can be read,
+                # also after a restart.
+                self._deletion_owed = True
+                await self._store.async_call(LocalStatisticsStore.owe_deletion, True)
             self._send_offset = await self._store.async_call(
                 LocalStatisticsStore.send_offset
             )
@@ -386,7 +394,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 # The requests wait in the statistics file and are sent; the
                 # note that keeps them through a damaged file is written later.
                 LOGGER.warning(_TARGETS_UNAVAILABLE)
-                self._deletion_owed = True
+                self._note_owed = True
                 self._arm(now)
             return waiting_deletions(self._outbox)
 
@@ -586,7 +594,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             self._outbox, self._history, now, has_endpoint=self._has_endpoint
         ):
             times.append(now)  # closed weeks wait to be queued (after a restart)
-        if self._deletion_owed:
+        if self._deletion_owed or self._note_owed:
             times.append(now + OWED_DELETION_RETRY)  # the targets file, again
         if times:
             self._unsub_timer = async_track_point_in_utc_time(
@@ -632,16 +640,23 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def _async_queue_owed_deletions(self, now: datetime) -> None:
         """Finish a deletion request the targets file was not there for.
 
-        Pairs only the file knows are asked for, and every pair is noted as
-        requested, once the file can be read and written again.
+        Once the file can be read, the pairs it held (as read from disk:
+        none added since, such as a new id's) are asked for, once. Waiting
+        requests are noted as requested once the file can be written.
         """
-        if not self._deletion_owed or not await self._targets.async_ensure_loaded():
-            return
-        self._outbox = deletions_queued(self._outbox, self._targets.pairs, now)
-        await self._async_save()
-        with suppress(TargetsUnavailableError):  # tried again at the next wake-up
-            await self._targets.async_mark_requested(self._targets.pairs)
+        if self._deletion_owed and await self._targets.async_ensure_loaded():
+            self._outbox = deletions_queued(self._outbox, self._targets.on_disk, now)
+            await self._async_save()
+            await self._store.async_call(LocalStatisticsStore.owe_deletion, False)
             self._deletion_owed = False
+            self._note_owed = True
+        if self._note_owed:
+            with suppress(TargetsUnavailableError):  # again at the next wake-up
+                await self._targets.async_mark_requested(
+                    (row.installation_id, row.endpoint)
+                    for row in waiting_deletions(self._outbox)
+                )
+                self._note_owed = False
 
     async def _async_queue_closed_weeks(self, now: datetime) -> None:
         weeks = weeks_to_build(

@@ -607,6 +607,18 @@ class LocalStatisticsStore:
         """Return the id in use, if one was made."""
         return self._meta("installation_id")
 
+    def deletion_owed(self) -> bool:
+        """Tell whether a deletion request still waits for the targets file."""
+        return self._meta("deletion_owed") is not None
+
+    def owe_deletion(self, owed: bool) -> None:
+        """Note, or clear, that a deletion request waits for the targets file."""
+        with self._transaction():
+            if owed:
+                self._db.execute(_UPSERT_META, ("deletion_owed", "1"))
+            else:
+                self._db.execute("DELETE FROM meta WHERE key = 'deletion_owed'")
+
     def send_offset(self) -> timedelta:
         """Return how long after each week's end the id sends; drawn if missing."""
         with self._transaction():

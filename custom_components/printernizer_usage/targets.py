@@ -74,6 +74,8 @@ class DeletionTargets:
             hass.config.path(".storage", DOMAIN, f"{entry_id}.deletion-targets.json")
         )
         self.pairs: frozenset[Target] = frozenset()
+        # The pairs as last read from the file, before any added since.
+        self.on_disk: frozenset[Target] = frozenset()
         self.requested: frozenset[Target] = frozenset()
         self.merged_copies: frozenset[str] = frozenset()
         self._loaded = False
@@ -86,7 +88,7 @@ class DeletionTargets:
         succeeds, nothing is written.
         """
         data = await self._hass.async_add_executor_job(_read, self.path)
-        self.pairs = _valid_pairs(data.get("targets"))
+        self.pairs = self.on_disk = _valid_pairs(data.get("targets"))
         self.requested = _valid_pairs(data.get("requested")) & self.pairs
         copies = data.get("merged_copies")
         self.merged_copies = frozenset(
@@ -98,9 +100,10 @@ class DeletionTargets:
 
     async def async_ensure_loaded(self) -> bool:
         """Read the file if it was not yet; tell whether what it holds is known."""
-        if not self._loaded:
-            with suppress(TargetsUnavailableError):
-                await self.async_load()
+        async with self._lock:  # a change under way would be read over
+            if not self._loaded:
+                with suppress(TargetsUnavailableError):
+                    await self.async_load()
         return self._loaded
 
     async def async_add(self, pairs: Iterable[Target]) -> None:
@@ -208,8 +211,8 @@ def _valid_pairs(listed: object) -> frozenset[Target]:
 def _read(path: Path) -> dict[str, object]:
     """Return the file's object: empty if there is none; raise if unreadable.
 
-    Content that is not what the integration writes (too large, not a JSON
-    object) holds nothing it could use: it is read as empty, and replaced.
+    Content that is not what the integration writes (too large, cut short,
+    not a JSON object) is searched for the pairs it still shows.
     """
     try:
         with path.open("rb") as file:
@@ -232,9 +235,11 @@ def _salvaged(content: bytes) -> dict[str, object]:
     """Return the pairs a damaged file still shows, in the order it is written.
 
     The file lists the targets, then the requested ones: a pair found after
-    the "requested" key is one whose deletion was asked for.
+    the "requested" key that follows "targets" is one whose deletion was
+    asked for.
     """
-    targets_part, _, requested_part = content.partition(b'"requested"')
+    _, _, written = content.partition(b'"targets"')
+    targets_part, _, requested_part = written.partition(b'"requested"')
 
     def pairs(part: bytes) -> list[list[str]]:
         return [
