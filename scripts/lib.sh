@@ -140,7 +140,7 @@ run_current_ha_gate() {
 
 # The modules that decide what leaves the machine, and when, must be fully
 # covered by their own tests.
-CORE_MODULES="payload consent outbox"
+CORE_MODULES="payload consent outbox urls"
 check_core_coverage() {
   local tests=() include=() module
   for module in $CORE_MODULES; do

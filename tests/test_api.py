@@ -14,7 +14,6 @@ from custom_components.printernizer_usage.api import (
     ItemKeyer,
     PrinternizerClient,
     PrinternizerError,
-    normalise_base_url,
 )
 from custom_components.printernizer_usage.const import (
     DeploymentMode,
@@ -342,39 +341,3 @@ async def test_pagination_variants(
     printernizer.fail("json", "/api/v1/jobs", body=body)
     page = await client.async_item_page(Listing.JOBS, 1, KEYER)
     assert page.has_more is has_more
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("http://localhost:8000", "http://localhost:8000"),
-        ("  HTTP://LocalHost:8000/ ", "http://localhost:8000"),
-        ("localhost:8000", "http://localhost:8000"),
-        (
-            "https://printernizer.example/ingress/",
-            "https://printernizer.example/ingress",
-        ),
-        ("http://[::1]:8000", "http://[::1]:8000"),
-        ("http://192.168.1.20:80", "http://192.168.1.20"),
-    ],
-)
-def test_normalise_base_url(text: str, expected: str) -> None:
-    """One server has one spelling, which is the entry's unique id."""
-    assert normalise_base_url(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "ftp://printernizer.local",
-        "http://user:secret@printernizer.local",
-        "http://printernizer.local/?token=abc",
-        "http://printernizer.local/#top",
-        "http://",
-        "http://printernizer.local:99999",
-    ],
-)
-def test_normalise_base_url_refuses(text: str) -> None:
-    """Credentials, queries and other schemes are refused, so none is stored."""
-    with pytest.raises(ValueError):  # noqa: PT011 - the only error it raises
-        normalise_base_url(text)

@@ -20,12 +20,10 @@ from custom_components.printernizer_usage.submitter import (
     MAX_BODY_BYTES,
     USER_AGENT,
     Attempt,
-    CollectionUrlError,
     Endpoint,
     async_check_health,
     async_request_deletion,
     async_submit,
-    normalise_collection_url,
 )
 
 from .simulator.collection import SUBMISSIONS_PER_HOUR, CollectionSimulator
@@ -544,50 +542,6 @@ async def test_a_redirect_is_a_refusal_and_never_followed(
 
 
 # ----- configuration --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "url"),
-    [
-        ("https://stats.example.org", "https://stats.example.org"),
-        (
-            " https://Stats.Example.org:8443/collect/ ",
-            "https://stats.example.org:8443/collect",
-        ),
-        ("stats.example.org", "https://stats.example.org"),
-        ("http://127.0.0.1:8090", "http://127.0.0.1:8090"),
-        ("http://127.5.5.5", "http://127.5.5.5"),
-        ("http://[::1]:8090/", "http://[::1]:8090"),
-        ("http://localhost:8090", "http://localhost:8090"),
-    ],
-)
-def test_collection_url_accepted(text: str, url: str) -> None:
-    """Any host over https; plain http only on loopback."""
-    assert normalise_collection_url(text) == url
-
-
-@pytest.mark.parametrize(
-    ("text", "reason"),
-    [
-        ("http://stats.example.org", "insecure_url"),
-        ("http://192.168.1.10:8090", "insecure_url"),
-        ("http://128.0.0.1", "insecure_url"),
-        ("http://localhost.example.org", "insecure_url"),
-        ("http://[::2]", "insecure_url"),
-        ("", "invalid_url"),
-        ("not a url at all", "invalid_url"),
-        ("ftp://stats.example.org", "invalid_url"),
-        ("https://user:secret@stats.example.org", "invalid_url"),
-        ("https://stats.example.org/?key=secret", "invalid_url"),
-        ("https://stats.example.org/#top", "invalid_url"),
-    ],
-)
-def test_collection_url_refused(text: str, reason: str) -> None:
-    """Plain http off loopback is insecure; anything but a plain URL is invalid."""
-    with pytest.raises(CollectionUrlError) as caught:
-        normalise_collection_url(text)
-    assert caught.value.reason == reason
-    assert isinstance(caught.value, ValueError)
 
 
 def test_user_agent_names_the_manifest_version() -> None:

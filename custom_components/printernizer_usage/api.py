@@ -16,10 +16,10 @@ import json
 from typing import Any, Final
 
 import aiohttp
-from yarl import URL
 
 from . import sanitise
 from .const import (
+    ITEM_KEY_BYTES,
     PAGE_SIZE,
     DeploymentMode,
     ErrorType,
@@ -43,38 +43,7 @@ MAX_CONFIGURED_PRINTERS: Final = MAX_PRINTER_PAGES * PAGE_SIZE
 # waiting that long a few times lets a poll with many pages finish.
 RATE_LIMIT_RETRIES: Final = 3
 MAX_RETRY_AFTER_SECONDS: Final = 5
-ITEM_KEY_BYTES: Final = 8
 PRINTER_SCOPE: Final = "printers"
-
-
-def normalise_base_url(text: str) -> str:
-    """Return the canonical form of a Printernizer base URL.
-
-    Raises ValueError for anything but a plain http(s) address: user names,
-    passwords, queries and fragments are refused, so none is ever stored.
-    """
-    text = text.strip()
-    if "://" not in text:
-        text = f"http://{text}"
-    url = URL(text)
-    if (
-        url.scheme not in ("http", "https")
-        or not url.host
-        or url.user is not None
-        or url.password is not None
-        or url.query_string
-        or url.fragment
-    ):
-        msg = "not a plain http(s) base URL"
-        raise ValueError(msg)
-    return str(
-        URL.build(
-            scheme=url.scheme,
-            host=url.host,
-            port=url.explicit_port,
-            path=url.path.rstrip("/"),
-        )
-    )
 
 
 class PrinternizerError(Exception):

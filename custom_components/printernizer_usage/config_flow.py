@@ -27,7 +27,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .api import ItemKeyer, PrinternizerClient, PrinternizerError, normalise_base_url
+from .api import ItemKeyer, PrinternizerClient, PrinternizerError
 from .const import (
     CONF_BASELINE_ID,
     CONF_COLLECTION_API_KEY,
@@ -47,11 +47,11 @@ from .outbox import AttemptResult
 from .outgoing import new_collection_session
 from .payload import PrinternizerFacts, preview_payload, week_start
 from .store import LocalStatisticsStore
-from .submitter import (
+from .submitter import async_check_health, is_api_key
+from .urls import (
     CollectionUrlError,
-    async_check_health,
-    is_api_key,
     is_collection_url,
+    normalise_base_url,
     normalise_collection_url,
 )
 

@@ -42,6 +42,8 @@ PRIVACY_URL: Final = (
 # remembered per list (the oldest is forgotten first), so neither a poll nor the
 # store grows with Printernizer's history.
 PAGE_SIZE: Final = 100
+# Bytes of a salted item hash: what is remembered of each item Printernizer lists.
+ITEM_KEY_BYTES: Final = 8
 MAX_REMEMBERED_ITEMS: Final = 5000
 
 

@@ -83,9 +83,9 @@ from .submitter import (
     async_request_deletion,
     async_submit,
     is_api_key,
-    is_collection_url,
 )
 from .targets import DeletionTargets, TargetsUnavailableError
+from .urls import is_collection_url
 
 if TYPE_CHECKING:
     from .coordinator import PrinternizerUsageConfigEntry

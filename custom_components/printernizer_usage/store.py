@@ -22,10 +22,10 @@ from typing import Any, Final
 import uuid
 
 from . import randomness
-from .api import ITEM_KEY_BYTES
 from .collector import CollectorState, FailedPoll, PollOutcome
 from .consent import ConsentChange, ConsentHistory
 from .const import (
+    ITEM_KEY_BYTES,
     MAX_REMEMBERED_ITEMS,
     ErrorType,
     FeatureFlag,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-import ipaddress
 import json
 import re
 from typing import Final
@@ -13,9 +12,9 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from .api import normalise_base_url
 from .outbox import MAX_WEEKLY_WAIT, AttemptResult, classify_response
 from .outgoing import async_request
+from .urls import is_loopback
 
 # Kept equal to manifest.json's version by a test: reading the manifest here
 # would be blocking file I/O inside Home Assistant's event loop.
@@ -31,42 +30,6 @@ _FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SECONDS: Final = re.compile(r"[0-9]+")
 
 
-class CollectionUrlError(ValueError):
-    """A collection-server URL that cannot be used; `reason` is a translation key."""
-
-    def __init__(self, reason: str) -> None:
-        """Remember why: "invalid_url" or "insecure_url"."""
-        super().__init__(reason)
-        self.reason = reason
-
-
-def normalise_collection_url(text: str) -> str:
-    """Return the canonical form of a collection-server base URL.
-
-    Only https is allowed, except on loopback, where development and tests run
-    a server without TLS. Without a scheme, https is assumed.
-    """
-    text = text.strip()
-    if "://" not in text:
-        text = f"https://{text}"
-    try:
-        url = normalise_base_url(text)
-    except ValueError as err:
-        raise CollectionUrlError("invalid_url") from err
-    parsed = URL(url)
-    if parsed.scheme != "https" and not _is_loopback(parsed.host or ""):
-        raise CollectionUrlError("insecure_url")
-    return url
-
-
-def is_collection_url(value: object) -> bool:
-    """Tell whether a stored value is a collection URL as the forms store one."""
-    try:
-        return isinstance(value, str) and normalise_collection_url(value) == value
-    except CollectionUrlError:
-        return False
-
-
 def is_api_key(value: object) -> bool:
     """Tell whether a value can be an API key: printable ASCII without spaces.
 
@@ -74,15 +37,6 @@ def is_api_key(value: object) -> bool:
     change the request it went into.
     """
     return isinstance(value, str) and all("!" <= char <= "~" for char in value)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +125,7 @@ async def _async_request(
     nothing, not even the installation id in the path.
     """
     if url.scheme != "https" and not (
-        url.scheme == "http" and _is_loopback(url.host or "")
+        url.scheme == "http" and is_loopback(url.host or "")
     ):
         return Attempt(AttemptResult.UNREACHABLE, None)
     try:

@@ -25,7 +25,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.file import WriteError, write_utf8_file_atomic
 
 from .const import DOMAIN
-from .submitter import is_collection_url
+from .urls import is_collection_url
 
 _LOGGER = logging.getLogger(__name__)
 
