@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 import json
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -86,9 +87,6 @@ from .submitter import (
 )
 from .targets import DeletionTargets, TargetsUnavailableError
 from .urls import is_collection_url
-
-if TYPE_CHECKING:
-    from .coordinator import PrinternizerUsageConfigEntry
 
 # A wake-up never comes sooner than this after the last one, so a schedule
 # that (wrongly) pointed into the past could not spin the event loop.
@@ -221,12 +219,14 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     after every change.
     """
 
-    config_entry: PrinternizerUsageConfigEntry
+    # Only the entry's id, options and tasks are used here: the runtime data's
+    # type (coordinator.py) would make the two modules import each other.
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: PrinternizerUsageConfigEntry,
+        entry: ConfigEntry,
         store: StoreWorker,
         settings: SharingSettings,
     ) -> None:
