@@ -72,14 +72,23 @@ async def deletion_reaches_the_server(
     """Ask for remote deletion and check the server deleted the id's data."""
     response = await call(hass, "request_remote_deletion", entry)
     assert [row["installation_id"] for row in response["requests"]] == [installation_id]
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == [installation_id]
+    assert await deletions_a_moment_later(hass, freezer, collection) == [
+        installation_id
+    ]
     assert collection.submissions_of(installation_id) == []
 
 
 def targets_file(hass: HomeAssistant) -> Path:
     """Return where the entry keeps its deletion targets."""
     return store_path(hass, ENTRY_ID).with_name(f"{ENTRY_ID}.deletion-targets.json")
+
+
+async def deletions_a_moment_later(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, collection: CollectionSimulator
+) -> list[str]:
+    """Let what is due run; return the ids the server was asked to delete."""
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
+    return collection.deletions
 
 
 def stored_targets(hass: HomeAssistant) -> list[list[str]]:
@@ -272,8 +281,7 @@ async def test_deletion_requests_a_damaged_file_lost_are_sent_again(
         hass, sharing_entry, collection, freezer
     )
     await start(hass, sharing_entry)  # recovered, without the request's row
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == [sent_id]
+    assert await deletions_a_moment_later(hass, freezer, collection) == [sent_id]
     assert collection.submissions_of(sent_id) == []
 
 
@@ -424,8 +432,7 @@ async def test_a_request_from_before_the_note_survives_damage(
     damage_the_file(hass)
     collection.api_key = key
     await start(hass, sharing_entry)
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == [sent_id]
+    assert await deletions_a_moment_later(hass, freezer, collection) == [sent_id]
 
 
 def make_targets_unreadable(hass: HomeAssistant) -> Callable[[], None]:
@@ -461,8 +468,7 @@ async def test_a_request_whose_note_failed_is_noted_later(
     damage_the_file(hass)
     collection.api_key = key
     await start(hass, sharing_entry)
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == [sent_id]
+    assert await deletions_a_moment_later(hass, freezer, collection) == [sent_id]
 
 
 async def test_a_damaged_targets_file_gives_up_what_it_still_shows(
@@ -515,8 +521,7 @@ async def test_a_request_in_a_moved_aside_copy_is_sent(
     shutil.move(path, f"{path}{MOVED_ASIDE}")
     collection.api_key = key
     await start(hass, sharing_entry)  # a new, empty file beside the copy
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(seconds=5))
-    assert collection.deletions == [sent_id]
+    assert await deletions_a_moment_later(hass, freezer, collection) == [sent_id]
 
 
 async def test_a_deletion_owed_to_an_unreadable_file_survives_a_restart(
