@@ -18,6 +18,7 @@ from custom_components.printernizer_usage.payload import (
     week_start,
 )
 from custom_components.printernizer_usage.store import LocalStatisticsStore
+from custom_components.printernizer_usage.week_payload import build_week_payload
 from tests.test_payload import POLICY_SAMPLE_BYTES, SAMPLE
 
 from .common import Row, median
@@ -34,7 +35,7 @@ def build_times(path: Path, week: datetime, builds: int) -> list[float]:
     try:
         for _ in range(builds):
             started = time.perf_counter()
-            store.build_week_payload(week.date(), 1, "Europe/Berlin", week.date())
+            build_week_payload(store, week.date(), 1, "Europe/Berlin", week.date())
             times.append(time.perf_counter() - started)
     finally:
         store.close()

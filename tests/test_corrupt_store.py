@@ -17,8 +17,9 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import store as store_module, store_path
+from custom_components.printernizer_usage import store_path
 from custom_components.printernizer_usage.const import DOMAIN
+from custom_components.printernizer_usage.store import recovery as store_module
 
 from .helpers import refresh
 from .simulator.printernizer import PrinternizerSimulator

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import sharing, store_path
+from custom_components.printernizer_usage import remote_deletion, store_path
 from custom_components.printernizer_usage.consent import ConsentHistory
 from custom_components.printernizer_usage.outbox import DeletionRow, Outbox
 from custom_components.printernizer_usage.store import LocalStatisticsStore
@@ -96,7 +96,9 @@ async def test_the_last_attempt_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A server that does not answer in time does not hold the removal up."""
-    monkeypatch.setattr(sharing, "REMOVAL_DEADLINE", timedelta(milliseconds=200))
+    monkeypatch.setattr(
+        remote_deletion, "REMOVAL_DEADLINE", timedelta(milliseconds=200)
+    )
     collection.fail("slow", "/installation", delay=2)
     queue_deletions(
         hass,

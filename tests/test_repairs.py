@@ -12,7 +12,13 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.printernizer_usage import config_flow, repairs, sharing
+from custom_components.printernizer_usage import (
+    config_flow,
+    decisions,
+    repairs,
+    sharing_book,
+    sharing_settings,
+)
 from custom_components.printernizer_usage.config_flow import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.const import (
     CONF_CONSENTED_POLICY,
@@ -43,11 +49,10 @@ type ClientFactory = Callable[[], Awaitable[TestClient]]
 @pytest.fixture(autouse=True)
 def policy_version_two(monkeypatch: pytest.MonkeyPatch) -> None:
     """Release a policy version 2 that adds one field."""
-    monkeypatch.setattr(sharing, "POLICY_VERSION", 2)
-    monkeypatch.setattr(repairs, "POLICY_VERSION", 2)
-    monkeypatch.setattr(config_flow, "POLICY_VERSION", 2)
+    for module in (sharing_book, sharing_settings, decisions, repairs, config_flow):
+        monkeypatch.setattr(module, "POLICY_VERSION", 2)
     monkeypatch.setattr(
-        sharing,
+        repairs,
         "fields_added_after",
         lambda version: fields_added_after(version, (*PAYLOAD_FIELDS, SLICERS)),
     )

@@ -33,7 +33,7 @@ from custom_components.printernizer_usage.const import (
     CONF_SHARE_STATISTICS,
     DOMAIN,
 )
-from custom_components.printernizer_usage.sharing import SharingSettings
+from custom_components.printernizer_usage.sharing_settings import SharingSettings
 from custom_components.printernizer_usage.store import LocalStatisticsStore
 
 from .conftest import ENTRY_ID, SEND_OFFSET as OFFSET

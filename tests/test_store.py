@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 
-from custom_components.printernizer_usage import store as store_module
 from custom_components.printernizer_usage.api import RuntimeFacts
 from custom_components.printernizer_usage.collector import (
     FailedPoll,
@@ -38,7 +37,9 @@ from custom_components.printernizer_usage.store import (
     StoreSchemaTooNewError,
     day_number,
     delete_store_files,
+    recovery as store_module,
 )
+from custom_components.printernizer_usage.week_payload import build_week_payload
 
 from .simulator.collection import validate_submission
 
@@ -560,8 +561,8 @@ def test_a_payload_from_stored_statistics(store: LocalStatisticsStore) -> None:
     )
     week = date(2026, 11, 23)
     identity = store.installation_identity(date(2026, 11, 1))
-    installation_id, body = store.build_week_payload(
-        week, 1, "Europe/Berlin", date(2026, 12, 1)
+    installation_id, body = build_week_payload(
+        store, week, 1, "Europe/Berlin", date(2026, 12, 1)
     )
     assert installation_id == identity.installation_id
     payload = json.loads(body)

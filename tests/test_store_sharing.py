@@ -28,6 +28,7 @@ from custom_components.printernizer_usage.store import (
     LocalStatisticsStore,
     LoggedAttempt,
 )
+from custom_components.printernizer_usage.week_payload import preview_week_payload
 
 from .test_store import poll_outcome
 
@@ -364,13 +365,13 @@ def test_a_write_that_fails_changes_nothing(store: LocalStatisticsStore) -> None
 def test_a_preview_creates_no_id(store: LocalStatisticsStore) -> None:
     """Before an id exists the preview marks it; afterwards it shows it."""
     week = date(2026, 11, 16)
-    preview = store.preview_week_payload(week, 1, "Europe/Berlin", NOW.date())
+    preview = preview_week_payload(store, week, 1, "Europe/Berlin", NOW.date())
     assert preview["installation"]["installation_id"] == NOT_YET_KNOWN
     assert preview["installation"]["first_seen"] == NOT_YET_KNOWN
     assert store.current_installation_id() is None
-    assert store.preview_week_payload(week, 0, "UTC", NOW.date()) == {}
+    assert preview_week_payload(store, week, 0, "UTC", NOW.date()) == {}
     identity = store.installation_identity(date(2026, 11, 2))
-    preview = store.preview_week_payload(week, 1, "Europe/Berlin", NOW.date())
+    preview = preview_week_payload(store, week, 1, "Europe/Berlin", NOW.date())
     assert preview["installation"]["installation_id"] == identity.installation_id
     assert preview["installation"]["first_seen"] == "2026-11-02T00:00:00Z"
     assert store.current_installation_id() == identity.installation_id

@@ -23,13 +23,10 @@ from .coordinator import (
 from .http import ExportDownloadView
 from .outbox import Outbox, deletions_queued
 from .recorded_history import async_forget_recorded_history
+from .remote_deletion import async_send_deletions_before_removal
 from .services import async_setup_services
-from .sharing import (
-    SharingCoordinator,
-    SharingSettings,
-    SharingStoppedError,
-    async_send_deletions_before_removal,
-)
+from .sharing import SharingCoordinator, SharingStoppedError
+from .sharing_settings import SharingSettings
 from .store import (
     SCHEMA_VERSION,
     LocalStatisticsStore,

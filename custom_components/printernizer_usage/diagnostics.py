@@ -16,6 +16,8 @@ from .const import (
     CONF_STOPPED_AT,
 )
 from .coordinator import PrinternizerUsageConfigEntry
+from .payload import payload_shape
+from .sharing import SharingCoordinator
 from .store import LocalStatisticsStore
 
 # The Printernizer URL names a host on the user's network; the collection
@@ -62,6 +64,43 @@ async def async_get_config_entry_diagnostics(
             },
             "error_types": len(statistics.errors),
         },
-        "sharing": runtime.sharing.diagnostics(),
+        "sharing": _sharing_diagnostics(runtime.sharing),
         "store": await runtime.store.async_call(LocalStatisticsStore.summary),
+    }
+
+
+def _sharing_diagnostics(sharing: SharingCoordinator) -> dict[str, Any]:
+    """Describe consent, schedule and outbox by their states only.
+
+    Diagnostics end up in public bug reports. No value or time the
+    collection server also holds is shown (no period, send time, offset,
+    consent time or payload value), nor a number of weeks or attempts
+    that would date the first week or match the server's request log:
+    nobody could find the rows, and so the id, on the server with them.
+    """
+    history, outbox = sharing.book.history, sharing.book.outbox
+    latest = max(outbox.weekly, key=lambda row: row.period_start, default=None)
+    status = sharing.data
+    return {
+        "state": status.state,
+        "submission_planned": status.next_submission is not None,
+        "ever_accepted": status.last_submission is not None,
+        "weeks_pending": status.pending_submissions > 0,
+        "deletions_pending": status.pending_deletions > 0,
+        "consent": {
+            "sharing": history.sharing,
+            "policy_version": None
+            if history.latest is None
+            else history.latest.policy_version,
+        },
+        "week_statuses": sorted({row.status.value for row in outbox.weekly}),
+        "deletion_statuses": sorted({row.status.value for row in outbox.deletions}),
+        "latest_week": None
+        if latest is None
+        else {
+            "status": latest.status.value,
+            "last_result": latest.last_result,
+            "may_be_held": latest.may_be_held,
+            "fields": payload_shape(latest.body),
+        },
     }

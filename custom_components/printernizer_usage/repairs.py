@@ -1,16 +1,20 @@
-"""Repair flows: accept a newer privacy policy; ask for deletion of a cut-off week."""
+"""Repair issues of an entry, and the flows that fix them.
+
+The flows accept a newer privacy policy or ask for deletion of a cut-off week.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.repairs import RepairsFlow
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
+from .consent import ConsentHistory
 from .const import (
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
@@ -18,6 +22,10 @@ from .const import (
     POLICY_VERSION,
     PRIVACY_URL,
 )
+from .outbox import AttemptResult, Outbox, possibly_sent_weeks, waiting_deletions
+from .payload import fields_added_after
+from .sharing_settings import SharingSettings, is_policy_version
+from .submitter import Attempt
 
 CONF_ACCEPT = "accept_new_policy"
 CONF_REQUEST_DELETION = "request_deletion"
@@ -121,4 +129,135 @@ async def async_create_fix_flow(
     return ReconsentFlow(
         entry_id,
         {key: str(issue_data.get(key, "")) for key in ("title", "version", "fields")},
+    )
+
+
+# ----- the entry's repair issues ----------------------------------------------------
+
+# The issues of one collection server: an endpoint change makes them moot.
+SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
+DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
+
+
+@callback
+def async_raise_entry_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    key: str,
+    placeholders: dict[str, str],
+    *,
+    fixable: bool = False,
+) -> None:
+    """Raise one of the entry's repair issues; a fix flow gets its placeholders."""
+    placeholders = {"title": entry.title, **placeholders}
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{key}_{entry.entry_id}",
+        is_fixable=fixable,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=key,
+        translation_placeholders=placeholders,
+        data={"entry_id": entry.entry_id, **placeholders} if fixable else None,
+    )
+
+
+@callback
+def async_clear_entry_issue(hass: HomeAssistant, entry: ConfigEntry, key: str) -> None:
+    """Delete one of the entry's repair issues, if it is raised."""
+    ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
+
+
+@callback
+def async_clear_endpoint_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete the issues of a collection server the entry no longer uses."""
+    for key in (*DELETION_ISSUES, *SUBMISSION_ISSUES):
+        async_clear_entry_issue(hass, entry, key)
+
+
+@callback
+def async_raise_rejection_issue(
+    hass: HomeAssistant, entry: ConfigEntry, attempt: Attempt
+) -> None:
+    """Say why the collection server turned a week down."""
+    if attempt.result is AttemptResult.INVALID_PAYLOAD:
+        field = attempt.rejected_field or "?"
+        async_raise_entry_issue(hass, entry, "submission_invalid", {"field": field})
+    elif attempt.result is AttemptResult.REDIRECTED:
+        async_raise_entry_issue(
+            hass, entry, "submission_redirected", {"status": str(attempt.http_status)}
+        )
+    else:
+        async_raise_entry_issue(
+            hass, entry, "submission_rejected", {"status": str(attempt.http_status)}
+        )
+
+
+@callback
+def async_sync_possibly_sent_issue(
+    hass: HomeAssistant, entry: ConfigEntry, outbox: Outbox
+) -> None:
+    """Offer deletion for weeks cut off in flight, until it is requested.
+
+    Nothing is deleted without the user's word: the fix flow asks.
+    """
+    requested = {
+        (row.installation_id, row.endpoint) for row in waiting_deletions(outbox)
+    }
+    weeks = [
+        row
+        for row in possibly_sent_weeks(outbox)
+        if (row.installation_id, row.endpoints[-1]) not in requested
+    ]
+    if weeks:
+        async_raise_entry_issue(
+            hass, entry, "possibly_sent", {"weeks": str(len(weeks))}, fixable=True
+        )
+    else:
+        async_clear_entry_issue(hass, entry, "possibly_sent")
+
+
+@callback
+def async_sync_settings_issue(
+    hass: HomeAssistant, entry: ConfigEntry, settings: SharingSettings
+) -> None:
+    """Say which option is invalid while one is; nothing is sent meanwhile."""
+    option = settings.invalid_option
+    if option is None:
+        async_clear_entry_issue(hass, entry, "invalid_settings")
+    else:
+        async_raise_entry_issue(hass, entry, "invalid_settings", {"option": option})
+
+
+@callback
+def async_sync_reconsent_issue(
+    hass: HomeAssistant, entry: ConfigEntry, history: ConsentHistory
+) -> None:
+    """Offer a newer policy while sharing under an older one, until decided.
+
+    Sharing goes on with the consented fields meanwhile; accepting adds the
+    new ones from the next whole week, keeping leaves things as they are.
+    """
+    latest = history.latest
+    declined = entry.options.get(CONF_DECLINED_POLICY, 0)
+    if not is_policy_version(declined):
+        declined = 0
+    if (
+        latest is None
+        or not latest.share
+        or latest.policy_version >= POLICY_VERSION
+        or declined >= POLICY_VERSION
+    ):
+        async_clear_entry_issue(hass, entry, "reconsent")
+        return
+    new_fields = fields_added_after(latest.policy_version)
+    async_raise_entry_issue(
+        hass,
+        entry,
+        "reconsent",
+        {
+            "version": str(POLICY_VERSION),
+            "fields": ", ".join(f"`{path}`" for path in new_fields) or "-",
+        },
+        fixable=True,
     )

@@ -25,7 +25,8 @@ from .coordinator import (
     UsageData,
 )
 from .entity import PrinternizerUsageEntity
-from .sharing import SharingCoordinator, SharingStatus
+from .sharing import SharingCoordinator
+from .sharing_book import SharingStatus
 
 # The coordinator does all polling.
 PARALLEL_UPDATES = 0

@@ -29,6 +29,7 @@ import voluptuous as vol
 from .const import DOMAIN
 from .coordinator import PrinternizerUsageConfigEntry, store_path
 from .http import async_sign_export_path
+from .outbox import waiting_deletions
 from .payload import WEEK, week_start
 from .recorded_history import async_forget_recorded_history
 from .store import LocalStatisticsStore
@@ -189,7 +190,8 @@ async def _async_request_remote_deletion(
     queued = await sharing.async_request_remote_deletion()
     await sharing.async_send_due()
     waiting = {
-        (row.installation_id, row.endpoint): row for row in sharing.deletion_requests()
+        (row.installation_id, row.endpoint): row
+        for row in waiting_deletions(sharing.book.outbox)
     }
     requests: list[JsonValueType] = []
     for row in queued:

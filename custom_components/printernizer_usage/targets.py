@@ -40,6 +40,12 @@ _PAIR = re.compile(
     rb'\[\s*"([0-9a-f-]{36})"\s*,\s*"([\x21\x23-\x5b\x5d-\x7e]{1,2048})"\s*\]'
 )
 
+# What is logged when the file fails; no week is sent until it works again.
+UNAVAILABLE_WARNING: Final = (
+    "The deletion targets file cannot be read or written; no week is sent "
+    "until it can be"
+)
+
 type Target = tuple[str, str]  # (installation id, collection server base URL)
 
 
