@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
-from functools import partial
-import json
-import secrets
 from typing import Any
 import uuid
 
@@ -27,7 +23,8 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .api import ItemKeyer, PrinternizerClient, PrinternizerError
+from .api import PrinternizerClient, PrinternizerError
+from .consent_preview import async_live_facts, async_privacy_placeholders
 from .const import (
     CONF_BASELINE_ID,
     CONF_COLLECTION_API_KEY,
@@ -39,13 +36,12 @@ from .const import (
     DEFAULT_URL,
     DOMAIN,
     POLICY_VERSION,
-    PRIVACY_URL,
     ErrorType,
 )
 from .coordinator import PrinternizerUsageConfigEntry
 from .outbox import AttemptResult
 from .outgoing import new_collection_session
-from .payload import PrinternizerFacts, preview_payload, week_start
+from .payload import PrinternizerFacts, week_start
 from .store import LocalStatisticsStore
 from .submitter import async_check_health, is_api_key
 from .urls import (
@@ -80,53 +76,6 @@ COLLECTION_SCHEMA = vol.Schema(
         ),
     }
 )
-
-
-async def _async_preview(
-    hass: HomeAssistant, facts: PrinternizerFacts, flags: dict[str, bool]
-) -> dict[str, str]:
-    """Return the privacy step's placeholders: the preview and the policy link."""
-    payload = await hass.async_add_executor_job(
-        partial(
-            preview_payload,
-            identity=None,
-            printernizer=facts,
-            flags_now=flags,
-            time_zone=hass.config.time_zone,
-            today=dt_util.utcnow().date(),
-        )
-    )
-    return {
-        "preview": f"```json\n{json.dumps(payload, indent=2)}\n```",
-        "privacy_url": PRIVACY_URL,
-    }
-
-
-async def _async_live_facts(
-    client: PrinternizerClient,
-) -> tuple[PrinternizerFacts, dict[str, bool]]:
-    """Read what a payload would say about a Printernizer that was just checked.
-
-    Ids are hashed with a throwaway salt and only the types are counted.
-    Whatever cannot be read stays unknown: the preview still shows its shape.
-    """
-    try:
-        app_version = await client.async_app_version()
-        runtime = await client.async_runtime_facts()
-        printers = await client.async_printers(ItemKeyer(secrets.token_bytes(32)))
-        flags = await client.async_feature_flags()
-    except PrinternizerError:
-        return PrinternizerFacts(None, None, None, None, {}), {}
-    return (
-        PrinternizerFacts(
-            app_version=app_version,
-            python_version=runtime.python_version,
-            platform=runtime.platform,
-            deployment_mode=runtime.deployment_mode,
-            fleet=dict(Counter(printer.printer_type for printer in printers or ())),
-        ),
-        {str(flag): value for flag, value in flags.items()},
-    )
 
 
 async def _async_check_collection_url(
@@ -228,11 +177,13 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._client is None:  # pragma: no cover - the user step made it
             msg = "the Printernizer URL was not checked"
             raise RuntimeError(msg)
-        facts, flags = await _async_live_facts(self._client)
+        facts, flags = await async_live_facts(self._client)
         return self.async_show_form(
             step_id="privacy",
             data_schema=SHARE_SCHEMA,
-            description_placeholders=await _async_preview(self.hass, facts, flags),
+            description_placeholders=await async_privacy_placeholders(
+                self.hass, facts, flags
+            ),
         )
 
     async def async_step_collection_server(
@@ -353,7 +304,9 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
                     vol.Required(CONF_DELETE_SHARED, default=False): bool,
                 }
             ),
-            description_placeholders=await _async_preview(self.hass, facts, flags),
+            description_placeholders=await async_privacy_placeholders(
+                self.hass, facts, flags
+            ),
         )
 
     async def async_step_collection_server(
