@@ -12,6 +12,7 @@ from datetime import timedelta
 import json
 from pathlib import Path
 import shutil
+import sqlite3
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -27,6 +28,7 @@ from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_URL,
     CONF_FORMER_COLLECTION_KEYS,
 )
+from custom_components.printernizer_usage.store import LocalStatisticsStore
 
 from .conftest import ENTRY_ID
 from .simulator.collection import CollectionSimulator
@@ -535,6 +537,32 @@ async def test_a_deletion_owed_to_an_unreadable_file_survives_a_restart(
     heal = make_targets_unreadable(hass)
     await start(hass, sharing_entry)
     await call(hass, "request_remote_deletion", sharing_entry)
+    await restart(hass, sharing_entry)
+    heal()
+    await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
+    assert collection.deletions == [old_id]
+
+
+async def test_a_deletion_owed_is_kept_before_anything_else_can_fail(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store call failing right after the id is retired loses no deletion."""
+    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
+    heal = make_targets_unreadable(hass)
+    await start(hass, sharing_entry)
+    draw_offset = LocalStatisticsStore.send_offset
+
+    def locked_once(store: LocalStatisticsStore) -> timedelta:
+        monkeypatch.setattr(LocalStatisticsStore, "send_offset", draw_offset)
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(LocalStatisticsStore, "send_offset", locked_once)
+    with pytest.raises(sqlite3.OperationalError):
+        await call(hass, "request_remote_deletion", sharing_entry)
     await restart(hass, sharing_entry)
     heal()
     await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))

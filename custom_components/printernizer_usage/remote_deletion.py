@@ -88,15 +88,16 @@ class RemoteDeletion(SharingPart):
         book = self._book
         book.outbox = deletion_requested(book.outbox, now, self._targets.pairs)
         # The id goes too, sent or not: the next one is a fresh id.
-        await book.async_retire_id()
+        await book.async_save(retire_id=True)
         if not readable:
             # Pairs kept only there are asked for once it can be read, also
-            # after a restart.
+            # after a restart: noted first, before anything else can fail.
             self._deletion_owed = True
             await book.store.async_call(LocalStatisticsStore.owe_deletion, True)
+        await book.async_reload_send_offset()
 
-    async def async_note_requested(self) -> None:
-        """Note the waiting requests in the targets file, or owe the note."""
+    async def async_note_requested(self) -> bool:
+        """Note the waiting requests in the targets file; False: the note is owed."""
         try:
             await self._targets.async_mark_requested(
                 (row.installation_id, row.endpoint)
@@ -107,6 +108,8 @@ class RemoteDeletion(SharingPart):
             # that keeps them through a damaged file is written later.
             LOGGER.warning(UNAVAILABLE_WARNING)
             self._note_owed = True
+            return False
+        return True
 
     async def async_queue_owed(self, now: datetime) -> None:
         """Finish a deletion request the targets file was not there for.

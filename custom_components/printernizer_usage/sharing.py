@@ -189,8 +189,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             await self._deletions.async_request(now)
             self._publish()
             self._arm(now)
-            await self._deletions.async_note_requested()
-            self._arm(now)
+            if not await self._deletions.async_note_requested():
+                self._arm(now)  # the note is tried again later
             return waiting_deletions(self._book.outbox)
 
     async def async_export(self) -> dict[str, Any]:

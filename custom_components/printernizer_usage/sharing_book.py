@@ -163,11 +163,11 @@ class SharingBook:
             LocalStatisticsStore.current_installation_id
         )
         self.outbox = id_regenerated(self.outbox, old_id, now)
-        await self.async_retire_id()
-
-    async def async_retire_id(self) -> None:
-        """Save, retiring the id and its send offset; the next id's offset is new."""
         await self.async_save(retire_id=True)
+        await self.async_reload_send_offset()
+
+    async def async_reload_send_offset(self) -> None:
+        """Read the send offset again: retiring an id drew the next id's own."""
         self.send_offset = await self.store.async_call(LocalStatisticsStore.send_offset)
 
 
