@@ -38,6 +38,7 @@ from custom_components.printernizer_usage.payload import (
 
 from .hypothesis_profiles import examples
 from .simulator.collection import validate_submission
+from .submission_schema import schema_errors
 
 # The content of the policy's sample payload, in our weeks.
 SAMPLE = PayloadSource(
@@ -430,6 +431,7 @@ def test_any_input_gives_a_valid_closed_payload(  # noqa: PLR0917 - hypothesis
     )
     payload = build_payload(source, 1)
     assert validate_submission(json.loads(serialise(payload))) == []
+    assert schema_errors(json.loads(serialise(payload))) == []
     usage = payload["usage_stats"]
     assert all(
         type(usage[key]) is int and usage[key] >= 0
