@@ -161,3 +161,24 @@ check_core_coverage() {
     "$VENV/bin/python" -m coverage report --fail-under=100 \
       --include="$(IFS=,; echo "${include[*]}")"
 }
+
+# The collection server (server/) has a venv of its own on the host's Python:
+# the integration's test venv pins Home Assistant's SQLAlchemy and pydantic.
+SERVER_VENV=${SERVER_VENV:-server/.venv}
+SERVER_PYTHON=${SERVER_PYTHON:-python3}
+prepare_server_venv() {
+  if [ ! -x "$SERVER_VENV/bin/python" ]; then
+    echo "==> creating $SERVER_VENV with $("$SERVER_PYTHON" --version 2>&1)"
+    "$SERVER_PYTHON" -m venv "$SERVER_VENV" || return 1
+  fi
+  echo "==> installing server/requirements-test.txt into $SERVER_VENV"
+  (cd server && install_requirements "${SERVER_VENV#server/}" requirements-test.txt)
+}
+
+# The collection server's own checks: strict typing, then its suite.
+run_server_suite() {
+  prepare_server_venv || return 1
+  local python=${SERVER_VENV#server/}/bin/python
+  (cd server && "$python" -m mypy --strict printernizer_usage_server &&
+    "$python" -m pytest -p no:cacheprovider -q)
+}

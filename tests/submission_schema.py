@@ -1,16 +1,35 @@
-"""Submission schema 1.0, read from its one definition in `schema/`."""
+"""Submission schema 1.0 as the collection server reads and checks it.
+
+The server's own loader (server/printernizer_usage_server/schema.py, which
+needs nothing but jsonschema) is loaded from its file, so a payload here is
+checked exactly as the server checks it, from the one definition in schema/.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 from pathlib import Path
+import sys
+from types import ModuleType
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
+_LOADER: Final = (
+    Path(__file__).parents[1] / "server" / "printernizer_usage_server" / "schema.py"
+)
 
-SCHEMA_PATH: Final = Path(__file__).parents[1] / "schema" / "submission-1.0.schema.json"
-SCHEMA: Final[dict[str, Any]] = json.loads(SCHEMA_PATH.read_text())
-_VALIDATOR: Final = Draft202012Validator(SCHEMA)
+
+def _server_schema_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("collection_server_schema", _LOADER)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_SERVER_SCHEMA: Final = _server_schema_module()
+SCHEMA: Final[dict[str, Any]] = _SERVER_SCHEMA.schema()
 
 
 def schema_errors(payload: object) -> list[str]:
@@ -18,6 +37,6 @@ def schema_errors(payload: object) -> list[str]:
     return sorted(
         {
             ".".join(str(part) for part in error.absolute_path)
-            for error in _VALIDATOR.iter_errors(payload)
+            for error in _SERVER_SCHEMA.validator().iter_errors(payload)
         }
     )

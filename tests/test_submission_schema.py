@@ -139,6 +139,8 @@ def test_the_vocabularies_are_the_integrations() -> None:
         ("installation.country_code", None),
         ("installation.country_code", "de"),
         ("installation.country_code", "MC"),
+        ("installation.country_code", "DE\n"),
+        ("installation.installation_id", "550e8400-e29b-41d4-a716-446655440000\n"),
         ("period.start", "2024-11-14"),
         ("period.start", "2024-11-14T12:00:00Z"),
         ("period.end", "2024-11-21T00:00:00+01:00"),

@@ -1,0 +1,1 @@
+"""Collection server for Printernizer's anonymous weekly usage statistics."""

@@ -1,0 +1,58 @@
+"""Initial tables: submission and recent_acceptance."""
+
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create both tables as models.py declares them."""
+    op.create_table(
+        "submission",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("installation_id", sa.String(length=36), nullable=False),
+        sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("period_end", sa.Date(), nullable=False),
+        sa.Column("app_version", sa.String(length=20), nullable=False),
+        sa.Column("python_version", sa.String(length=20), nullable=True),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("deployment_mode", sa.String(length=16), nullable=False),
+        sa.Column("country_code", sa.String(length=2), nullable=False),
+        sa.Column("printer_count", sa.Integer(), nullable=False),
+        sa.Column("printer_type_counts", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("job_count", sa.Integer(), nullable=False),
+        sa.Column("file_count", sa.Integer(), nullable=False),
+        sa.Column("upload_count", sa.Integer(), nullable=False),
+        sa.Column("uptime_hours", sa.Integer(), nullable=False),
+        sa.Column("feature_usage", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("error_summary", sa.JSON(none_as_null=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_submission"),
+        sa.UniqueConstraint(
+            "installation_id",
+            "period_start",
+            name="uq_submission_installation_id_period_start",
+        ),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_submission_installation_id", "submission", ["installation_id"])
+    op.create_index("ix_submission_period_end", "submission", ["period_end"])
+    op.create_table(
+        "recent_acceptance",
+        sa.Column("installation_id", sa.String(length=36), nullable=False),
+        sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("installation_id", name="pk_recent_acceptance"),
+    )
+
+
+def downgrade() -> None:
+    """Drop both tables."""
+    op.drop_table("recent_acceptance")
+    op.drop_index("ix_submission_period_end", table_name="submission")
+    op.drop_index("ix_submission_installation_id", table_name="submission")
+    op.drop_table("submission")

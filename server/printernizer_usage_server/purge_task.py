@@ -1,0 +1,68 @@
+"""The periodic purge: drop weeks past the retention, and stale acceptance times."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Final
+
+from printernizer_usage_server import storage
+from printernizer_usage_server.clock import Clock, read_clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+LOGGER: Final = logging.getLogger("printernizer_usage_server.purge")
+
+
+class PeriodicPurge:
+    """Purge now and then every `interval_seconds`, using `clock` for the time."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        retention_days: int,
+        interval_seconds: float,
+    ) -> None:
+        """Prepare the purge; nothing runs until run_once or run_forever."""
+        self._sessions = sessions
+        self._clock = clock
+        self._retention_days = retention_days
+        self._interval_seconds = interval_seconds
+        self._attempts = 0
+        self._attempted = asyncio.Condition()
+
+    async def run_once(self) -> int:
+        """Purge once; return how many weeks went."""
+        try:
+            purged = await storage.purge(
+                self._sessions, read_clock(self._clock), self._retention_days
+            )
+        finally:
+            async with self._attempted:
+                self._attempts += 1
+                self._attempted.notify_all()
+        LOGGER.info("purge deleted=%d", purged)
+        return purged
+
+    async def run_forever(self) -> None:
+        """Purge every interval until cancelled; a failed run does not stop the next."""
+        while True:
+            await asyncio.sleep(self._interval_seconds)
+            try:
+                await self.run_once()
+            except Exception:
+                # A database that is briefly unavailable must not end the
+                # retention promise for the life of the process.
+                LOGGER.exception("purge failed; trying again next interval")
+
+    @property
+    def attempts(self) -> int:
+        """Return how many purges were attempted since start, failed ones too."""
+        return self._attempts
+
+    async def wait_for_attempts(self, count: int) -> None:
+        """Return once `count` purges have been attempted since start."""
+        async with self._attempted:
+            await self._attempted.wait_for(lambda: self._attempts >= count)

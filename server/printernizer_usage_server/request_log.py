@@ -1,0 +1,61 @@
+"""One log line per request: method, route template and status, nothing more."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOGGER: Final = logging.getLogger("printernizer_usage_server.request")
+# Anything else is logged as OTHER: the method is the client's text.
+_KNOWN_METHODS: Final = frozenset(
+    {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
+)
+
+
+class RequestLogMiddleware:
+    """Log each HTTP request by its route template, and hide the client's address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection scope."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Nothing below may learn where the request came from.
+        scope["client"] = None
+        status = 500  # what the client gets if the app raises
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            LOGGER.info(
+                "request method=%s route=%s status=%d",
+                _method(scope),
+                _route_template(scope),
+                status,
+            )
+
+
+def _method(scope: Scope) -> str:
+    method = str(scope.get("method", ""))
+    return method if method in _KNOWN_METHODS else "OTHER"
+
+
+def _route_template(scope: Scope) -> str:
+    """Return the matched route's path template; never the path that was asked for."""
+    # FastAPI leaves the matched route in the scope; the concrete path may hold
+    # an installation id, and an unmatched one anything at all.
+    template = getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else "<unmatched>"

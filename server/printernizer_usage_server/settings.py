@@ -1,0 +1,98 @@
+"""Configuration from environment variables prefixed PNZ_USAGE_."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import math
+import os
+from typing import Final, NoReturn
+
+PREFIX: Final = "PNZ_USAGE_"
+DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///./printernizer-usage.db"
+DEFAULT_RETENTION_DAYS: Final = 730
+DEFAULT_MAX_BODY_BYTES: Final = 8192
+DEFAULT_PURGE_INTERVAL_SECONDS: Final = 3600.0
+
+
+class SettingsError(ValueError):
+    """A configuration value that the service cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration, checked once at start."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # Empty: no key is required.
+    api_keys: frozenset[str] = frozenset()
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    purge_interval_seconds: float = DEFAULT_PURGE_INTERVAL_SECONDS
+
+    def __post_init__(self) -> None:
+        """Refuse values the service cannot work with."""
+        if not self.database_url.strip():
+            _fail("DATABASE_URL", "must not be empty")
+        if self.retention_days < 1:
+            _fail("RETENTION_DAYS", "must be at least 1")
+        if self.max_body_bytes < 1:
+            _fail("MAX_BODY_BYTES", "must be at least 1")
+        if not (
+            math.isfinite(self.purge_interval_seconds)
+            and self.purge_interval_seconds > 0
+        ):
+            _fail("PURGE_INTERVAL_SECONDS", "must be a number of seconds above 0")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from `environ` (the process environment by default)."""
+        values = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return values.get(PREFIX + name)
+
+        return cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            api_keys=_api_keys(get("API_KEYS")),
+            retention_days=_integer(
+                "RETENTION_DAYS", get("RETENTION_DAYS"), DEFAULT_RETENTION_DAYS
+            ),
+            max_body_bytes=_integer(
+                "MAX_BODY_BYTES", get("MAX_BODY_BYTES"), DEFAULT_MAX_BODY_BYTES
+            ),
+            purge_interval_seconds=_seconds(
+                "PURGE_INTERVAL_SECONDS",
+                get("PURGE_INTERVAL_SECONDS"),
+                DEFAULT_PURGE_INTERVAL_SECONDS,
+            ),
+        )
+
+
+def _api_keys(raw: str | None) -> frozenset[str]:
+    # Blanks around commas are a typo, not part of a key.
+    return frozenset(key.strip() for key in (raw or "").split(",") if key.strip())
+
+
+def _integer(name: str, raw: str | None, default: int) -> int:
+    """Parse a whole number; unset or blank means the default."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        _fail(name, f"must be a whole number, got {raw!r}")
+
+
+def _seconds(name: str, raw: str | None, default: float) -> float:
+    """Parse a number of seconds; unset or blank means the default."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw.strip())
+    except ValueError:
+        _fail(name, f"must be a number of seconds, got {raw!r}")
+
+
+def _fail(name: str, problem: str) -> NoReturn:
+    raise SettingsError(f"{PREFIX}{name} {problem}")

@@ -1,0 +1,124 @@
+"""Accept, delete and purge weeks in the database, each in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+import math
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from sqlalchemy import delete, select
+
+from printernizer_usage_server.models import RecentAcceptance, Submission
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult, Result
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from printernizer_usage_server.stored_fields import StoredFields
+
+# The policy's limit: one submission per hour per installation.
+RATE_WINDOW: Final = timedelta(hours=1)
+# A client whose clock runs a little fast, or whose previous answer took a
+# while, may come back a few seconds early; that is not abuse.
+SKEW_TOLERANCE: Final = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The week is stored, now or before (`repeat`), under `submission_id`."""
+
+    submission_id: int
+    repeat: bool
+
+
+@dataclass(frozen=True)
+class RateLimited:
+    """A new week came too soon after the last one; try again after the wait."""
+
+    retry_after_seconds: int
+
+
+async def submit(
+    sessions: async_sessionmaker[AsyncSession], fields: StoredFields, now: datetime
+) -> Accepted | RateLimited:
+    """Store one week unless it is stored already or comes too soon after the last."""
+    # Two racing sends cannot both pass the checks below: SQLite transactions
+    # run one at a time here, and elsewhere the unique keys refuse the second
+    # write, whose sender retries on the 500 and then gets the repeat answer.
+    async with sessions.begin() as session:
+        # A repeat is answered before the limit, so that a resend after a lost
+        # answer always succeeds, with or without an Idempotency-Key.
+        original = await session.scalar(
+            select(Submission.id).where(
+                Submission.installation_id == fields.installation_id,
+                Submission.period_start == fields.period_start,
+            )
+        )
+        if original is not None:
+            return Accepted(submission_id=original, repeat=True)
+        await _drop_stale_acceptances(session, now)
+        last = await session.get(RecentAcceptance, fields.installation_id)
+        if last is not None:
+            # A last acceptance "in the future" (the clock went back) counts as now.
+            elapsed = max(now - _as_utc(last.accepted_at), timedelta(0))
+            wait = RATE_WINDOW - SKEW_TOLERANCE - elapsed
+            if wait > timedelta(0):
+                return RateLimited(math.ceil(wait.total_seconds()))
+        submission = Submission(**asdict(fields))
+        session.add(submission)
+        await session.merge(
+            RecentAcceptance(installation_id=fields.installation_id, accepted_at=now)
+        )
+        await session.flush()
+        return Accepted(submission_id=submission.id, repeat=False)
+
+
+async def delete_installation(
+    sessions: async_sessionmaker[AsyncSession], installation_id: str
+) -> int:
+    """Remove everything kept about an installation; return how many weeks went."""
+    async with sessions.begin() as session:
+        deleted = await session.execute(
+            delete(Submission).where(Submission.installation_id == installation_id)
+        )
+        await session.execute(
+            delete(RecentAcceptance).where(
+                RecentAcceptance.installation_id == installation_id
+            )
+        )
+        return _row_count(deleted)
+
+
+async def purge(
+    sessions: async_sessionmaker[AsyncSession], now: datetime, retention_days: int
+) -> int:
+    """Remove weeks that ended `retention_days` or more ago; return how many went."""
+    # period_end is a midnight (UTC): the row goes once that moment plus the
+    # retention has passed, i.e. when period_end <= the day of now - retention.
+    last_day_to_drop = (now - timedelta(days=retention_days)).date()
+    async with sessions.begin() as session:
+        purged = await session.execute(
+            delete(Submission).where(Submission.period_end <= last_day_to_drop)
+        )
+        await _drop_stale_acceptances(session, now)
+        return _row_count(purged)
+
+
+async def _drop_stale_acceptances(session: AsyncSession, now: datetime) -> None:
+    """Delete acceptance times older than the window: they limit nothing anymore."""
+    await session.execute(
+        delete(RecentAcceptance).where(
+            RecentAcceptance.accepted_at <= now - RATE_WINDOW
+        )
+    )
+
+
+def _row_count(result: Result[Any]) -> int:
+    # A DELETE's result is a cursor result, which counts the rows it touched.
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back the stored UTC time without its zone.
+    return moment.replace(tzinfo=moment.tzinfo or UTC)

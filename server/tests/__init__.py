@@ -1,0 +1,1 @@
+"""Tests of the collection server, over real HTTP on loopback."""
