@@ -526,42 +526,35 @@ async def test_a_request_in_a_moved_aside_copy_is_sent(
     assert await deletions_a_moment_later(hass, freezer, collection) == [sent_id]
 
 
+@pytest.mark.parametrize("store_fails_after_retiring", [False, True])
 async def test_a_deletion_owed_to_an_unreadable_file_survives_a_restart(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
     freezer: FrozenDateTimeFactory,
-) -> None:
-    """Asked for while the file could not be read, done once it can, restarts or not."""
-    old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
-    heal = make_targets_unreadable(hass)
-    await start(hass, sharing_entry)
-    await call(hass, "request_remote_deletion", sharing_entry)
-    await restart(hass, sharing_entry)
-    heal()
-    await travel(hass, freezer, dt_util.utcnow() + timedelta(hours=1, seconds=5))
-    assert collection.deletions == [old_id]
-
-
-async def test_a_deletion_owed_is_kept_before_anything_else_can_fail(
-    hass: HomeAssistant,
-    sharing_entry: MockConfigEntry,
-    collection: CollectionSimulator,
-    freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
+    *,
+    store_fails_after_retiring: bool,
 ) -> None:
-    """A store call failing right after the id is retired loses no deletion."""
+    """Asked for while the file could not be read, done once it can, restarts or not.
+
+    Also when the store call right after the id is retired fails: the debt is
+    noted before it.
+    """
     old_id = await share_then_delete_locally(hass, sharing_entry, collection, freezer)
     heal = make_targets_unreadable(hass)
     await start(hass, sharing_entry)
-    draw_offset = LocalStatisticsStore.send_offset
+    if store_fails_after_retiring:
+        draw_offset = LocalStatisticsStore.send_offset
 
-    def locked_once(store: LocalStatisticsStore) -> timedelta:
-        monkeypatch.setattr(LocalStatisticsStore, "send_offset", draw_offset)
-        raise sqlite3.OperationalError("database is locked")
+        def locked_once(store: LocalStatisticsStore) -> timedelta:
+            monkeypatch.setattr(LocalStatisticsStore, "send_offset", draw_offset)
+            raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(LocalStatisticsStore, "send_offset", locked_once)
-    with pytest.raises(sqlite3.OperationalError):
+        monkeypatch.setattr(LocalStatisticsStore, "send_offset", locked_once)
+        with pytest.raises(sqlite3.OperationalError):
+            await call(hass, "request_remote_deletion", sharing_entry)
+    else:
         await call(hass, "request_remote_deletion", sharing_entry)
     await restart(hass, sharing_entry)
     heal()

@@ -27,45 +27,9 @@ from custom_components.printernizer_usage.payload import (
 from .submission_schema import SCHEMA, schema_errors
 from .test_payload import SAMPLE
 
-# The privacy policy's own sample payload: a Thursday start, a midday time
-# stamp, and names the integration never sends.
-POLICY_SAMPLE: dict[str, Any] = {
-    "schema_version": "1.0",
-    "submission_timestamp": "2024-11-20T12:00:00Z",
-    "installation": {
-        "installation_id": "550e8400-e29b-41d4-a716-446655440000",
-        "first_seen": "2024-11-01T00:00:00Z",
-        "app_version": "2.7.0",
-        "python_version": "3.11.0",
-        "platform": "linux",
-        "deployment_mode": "homeassistant",
-        "country_code": "DE",
-    },
-    "period": {
-        "start": "2024-11-14T00:00:00Z",
-        "end": "2024-11-21T00:00:00Z",
-        "duration_days": 7,
-    },
-    "printer_fleet": {
-        "printer_count": 3,
-        "printer_types": ["bambu_lab", "prusa"],
-        "printer_type_counts": {"bambu_lab": 2, "prusa": 1},
-    },
-    "usage_stats": {
-        "job_count": 23,
-        "file_count": 18,
-        "upload_count": 5,
-        "uptime_hours": 168,
-        "feature_usage": {
-            "library_enabled": True,
-            "timelapse_enabled": False,
-            "auto_job_creation_enabled": True,
-            "german_compliance_enabled": False,
-            "watch_folders_enabled": True,
-        },
-    },
-    "error_summary": {"connection_timeout": 2, "file_download_failed": 1},
-}
+# The privacy policy's own sample payload (a Thursday start, a midday time
+# stamp, names the integration never sends), kept as the schema's example.
+POLICY_SAMPLE: dict[str, Any] = SCHEMA["examples"][0]
 # Names of the policy that the integration cannot observe and never sends.
 POLICY_ONLY_FLAGS = {"german_compliance_enabled"}
 POLICY_ONLY_ERRORS = {"file_download_failed", "unknown_error"}

@@ -91,7 +91,7 @@ def _keywords(node: object) -> set[str]:
     for key, value in node.items():
         if key == "properties":  # names the fields: only its values are schemas
             found |= _keywords(list(value.values()))
-        elif key not in {"enum", "const", "required"}:  # these hold values
+        elif key not in {"enum", "const", "required", "examples"}:  # values
             found |= _keywords(value)
     return found
 
@@ -101,7 +101,7 @@ def test_every_failing_keyword_has_a_fastapi_name() -> None:
     # These fail through the keywords inside them, or are answered specially.
     structural = {"properties", "propertyNames", "additionalProperties", "items"}
     special = {"required", "type"}
-    annotations = {"$schema", "$id", "title", "description"}
+    annotations = {"$schema", "$id", "title", "description", "examples"}
 
     used = _keywords(schema()) - structural - special - annotations
 
