@@ -59,6 +59,8 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # A trailing slash is a path the service does not have, not a redirect.
+        redirect_slashes=False,
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ async def read_capped(request: Request, limit: int) -> bytes:
 def parse_json(body: bytes) -> Any:
     """Return the parsed document; NaN and Infinity are not JSON and are refused."""
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json.loads(
+            body, parse_constant=_refuse_constant, parse_float=_finite_float
+        )
     except (ValueError, RecursionError) as error:
         # ValueError covers bad syntax, bad UTF-8 and integers too long to
         # convert; RecursionError, nesting deeper than the parser goes.
@@ -44,3 +47,11 @@ def parse_json(body: bytes) -> Any:
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 would become infinity, which no JSON answer can carry back.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(text)
+    return number

@@ -43,7 +43,10 @@ class PeriodicPurge:
             async with self._attempted:
                 self._attempts += 1
                 self._attempted.notify_all()
-        LOGGER.info("purge deleted=%d", purged)
+        if purged:
+            # Only a purge that removed something is worth a line: however
+            # short the interval, an idle service leaves the log alone.
+            LOGGER.info("purge deleted=%d", purged)
         return purged
 
     async def run_forever(self) -> None:

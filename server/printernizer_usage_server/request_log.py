@@ -9,6 +9,16 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOGGER: Final = logging.getLogger("printernizer_usage_server.request")
+# The answer to a request that failed; it says nothing of why.
+_FAILED_START: Final = {
+    "type": "http.response.start",
+    "status": 500,
+    "headers": [(b"content-type", b"application/json")],
+}
+_FAILED_BODY: Final = {
+    "type": "http.response.body",
+    "body": b'{"detail":"Internal Server Error"}',
+}
 # Anything else is logged as OTHER: the method is the client's text.
 _KNOWN_METHODS: Final = frozenset(
     {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"}
@@ -16,7 +26,7 @@ _KNOWN_METHODS: Final = frozenset(
 
 
 class RequestLogMiddleware:
-    """Log each HTTP request by its route template, and hide the client's address."""
+    """Log each request by its route template, hide the client, contain failures."""
 
     def __init__(self, app: ASGIApp) -> None:
         """Wrap `app`."""
@@ -24,21 +34,35 @@ class RequestLogMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope."""
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
         # Nothing below may learn where the request came from.
         scope["client"] = None
         status = 500  # what the client gets if the app raises
+        started = False
 
         async def send_noting_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_noting_status)
+        except Exception as error:  # noqa: BLE001 - every failure ends here
+            # Not raised on: the server would log the traceback, and a
+            # database's message can quote the values it refused, an
+            # installation id among them. The kind of failure is enough.
+            LOGGER.error(
+                "request failed route=%s error=%s",
+                _route_template(scope),
+                type(error).__name__,
+            )
+            if not started and scope["type"] == "http":
+                await send(_FAILED_START)
+                await send(_FAILED_BODY)
         finally:
             LOGGER.info(
                 "request method=%s route=%s status=%d",

@@ -49,4 +49,7 @@ def uvicorn_config(
         # Explicit, because at TRACE uvicorn logs each client address.
         log_level="info",
         server_header=False,
+        # The service speaks HTTP only; a WebSocket implementation (if one is
+        # installed) would log the address and path of every upgrade.
+        ws="none",
     )

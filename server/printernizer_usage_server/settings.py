@@ -13,6 +13,10 @@ DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///./printernizer-usage.db"
 DEFAULT_RETENTION_DAYS: Final = 730
 DEFAULT_MAX_BODY_BYTES: Final = 8192
 DEFAULT_PURGE_INTERVAL_SECONDS: Final = 3600.0
+# A century: longer cannot be meant, and dates that far back do not exist.
+MAX_RETENTION_DAYS: Final = 36_500
+# More often than this the purge would keep the database busy for nothing.
+MIN_PURGE_INTERVAL_SECONDS: Final = 0.01
 
 
 class SettingsError(ValueError):
@@ -34,15 +38,18 @@ class Settings:
         """Refuse values the service cannot work with."""
         if not self.database_url.strip():
             _fail("DATABASE_URL", "must not be empty")
-        if self.retention_days < 1:
-            _fail("RETENTION_DAYS", "must be at least 1")
+        if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
+            _fail("RETENTION_DAYS", f"must be from 1 to {MAX_RETENTION_DAYS}")
         if self.max_body_bytes < 1:
             _fail("MAX_BODY_BYTES", "must be at least 1")
         if not (
             math.isfinite(self.purge_interval_seconds)
-            and self.purge_interval_seconds > 0
+            and self.purge_interval_seconds >= MIN_PURGE_INTERVAL_SECONDS
         ):
-            _fail("PURGE_INTERVAL_SECONDS", "must be a number of seconds above 0")
+            _fail(
+                "PURGE_INTERVAL_SECONDS",
+                f"must be at least {MIN_PURGE_INTERVAL_SECONDS:g} seconds",
+            )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,7 +78,11 @@ class Settings:
 
 def _api_keys(raw: str | None) -> frozenset[str]:
     # Blanks around commas are a typo, not part of a key.
-    return frozenset(key.strip() for key in (raw or "").split(",") if key.strip())
+    keys = frozenset(key.strip() for key in (raw or "").split(",") if key.strip())
+    if raw is not None and raw.strip() and not keys:
+        # " , " names no key: taken as "no key required" it would open the door.
+        _fail("API_KEYS", "names no key; leave it unset to require none")
+    return keys
 
 
 def _integer(name: str, raw: str | None, default: int) -> int:

@@ -8,6 +8,9 @@ import math
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from printernizer_usage_server.models import RecentAcceptance, Submission
 
@@ -43,35 +46,82 @@ async def submit(
     sessions: async_sessionmaker[AsyncSession], fields: StoredFields, now: datetime
 ) -> Accepted | RateLimited:
     """Store one week unless it is stored already or comes too soon after the last."""
-    # Two racing sends cannot both pass the checks below: SQLite transactions
-    # run one at a time here, and elsewhere the unique keys refuse the second
-    # write, whose sender retries on the 500 and then gets the repeat answer.
+    try:
+        return await _submit_once(sessions, fields, now)
+    except IntegrityError:
+        # The same week, sent twice at once: the unique key refused the second
+        # write, which is then a repeat like any other.
+        async with sessions.begin() as session:
+            original = await _original(session, fields)
+        if original is None:  # pragma: no cover - only the week's key is unique
+            raise
+        return Accepted(submission_id=original, repeat=True)
+
+
+async def _submit_once(
+    sessions: async_sessionmaker[AsyncSession], fields: StoredFields, now: datetime
+) -> Accepted | RateLimited:
     async with sessions.begin() as session:
         # A repeat is answered before the limit, so that a resend after a lost
         # answer always succeeds, with or without an Idempotency-Key.
-        original = await session.scalar(
-            select(Submission.id).where(
-                Submission.installation_id == fields.installation_id,
-                Submission.period_start == fields.period_start,
-            )
-        )
+        original = await _original(session, fields)
         if original is not None:
             return Accepted(submission_id=original, repeat=True)
         await _drop_stale_acceptances(session, now)
-        last = await session.get(RecentAcceptance, fields.installation_id)
-        if last is not None:
-            # A last acceptance "in the future" (the clock went back) counts as now.
-            elapsed = max(now - _as_utc(last.accepted_at), timedelta(0))
-            wait = RATE_WINDOW - SKEW_TOLERANCE - elapsed
-            if wait > timedelta(0):
-                return RateLimited(math.ceil(wait.total_seconds()))
+        if not await _claim_the_hour(session, fields.installation_id, now):
+            # A week that another request stored meanwhile is still a repeat.
+            original = await _original(session, fields)
+            if original is not None:
+                return Accepted(submission_id=original, repeat=True)
+            return RateLimited(await _seconds_to_wait(session, fields, now))
         submission = Submission(**asdict(fields))
         session.add(submission)
-        await session.merge(
-            RecentAcceptance(installation_id=fields.installation_id, accepted_at=now)
-        )
         await session.flush()
         return Accepted(submission_id=submission.id, repeat=False)
+
+
+async def _original(session: AsyncSession, fields: StoredFields) -> int | None:
+    """Return the id under which this installation's week is stored, if it is."""
+    return await session.scalar(
+        select(Submission.id).where(
+            Submission.installation_id == fields.installation_id,
+            Submission.period_start == fields.period_start,
+        )
+    )
+
+
+async def _claim_the_hour(
+    session: AsyncSession, installation_id: str, now: datetime
+) -> bool:
+    """Record this acceptance unless the last one is too recent; tell which.
+
+    One statement decides and writes, so two requests at once cannot both
+    pass (a read, then a write, could both see no recent acceptance).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(RecentAcceptance)
+        .values(installation_id=installation_id, accepted_at=now)
+        .on_conflict_do_update(
+            index_elements=[RecentAcceptance.installation_id],
+            set_={"accepted_at": now},
+            where=RecentAcceptance.accepted_at <= now - (RATE_WINDOW - SKEW_TOLERANCE),
+        )
+        .returning(RecentAcceptance.installation_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def _seconds_to_wait(
+    session: AsyncSession, fields: StoredFields, now: datetime
+) -> int:
+    last = await session.get(RecentAcceptance, fields.installation_id)
+    accepted_at = now if last is None else _as_utc(last.accepted_at)
+    # A last acceptance "in the future" (the clock went back) counts as now.
+    elapsed = max(now - accepted_at, timedelta(0))
+    wait = RATE_WINDOW - SKEW_TOLERANCE - elapsed
+    return max(math.ceil(wait.total_seconds()), 1)
 
 
 async def delete_installation(

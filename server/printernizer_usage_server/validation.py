@@ -155,7 +155,17 @@ def _lookup(payload: Mapping[str, Any], loc: list[str]) -> str | None:
 
 
 def _item(kind: str, loc: Loc, message: str, value: object) -> ErrorItem:
-    return {"type": kind, "loc": loc, "msg": message, "input": value}
+    return {"type": kind, "loc": loc, "msg": message, "input": _echoable(value)}
+
+
+def _echoable(value: object) -> object:
+    """Return the input as the answer may echo it: None if no UTF-8 JSON holds it."""
+    # A lone surrogate ("\ud800") parses, but cannot be encoded in the answer.
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return value
 
 
 def _sort_key(item: ErrorItem) -> tuple[tuple[tuple[bool, int | str], ...], str]:

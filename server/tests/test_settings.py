@@ -69,16 +69,16 @@ def test_the_process_environment_is_the_default_source(
 @pytest.mark.parametrize(
     ("name", "value", "problem"),
     [
-        ("RETENTION_DAYS", "0", "at least 1"),
-        ("RETENTION_DAYS", "-5", "at least 1"),
+        ("RETENTION_DAYS", "0", "from 1 to 36500"),
+        ("RETENTION_DAYS", "-5", "from 1 to 36500"),
         ("RETENTION_DAYS", "two years", "whole number"),
         ("RETENTION_DAYS", "1.5", "whole number"),
         ("MAX_BODY_BYTES", "0", "at least 1"),
         ("MAX_BODY_BYTES", "8k", "whole number"),
-        ("PURGE_INTERVAL_SECONDS", "0", "above 0"),
-        ("PURGE_INTERVAL_SECONDS", "-1", "above 0"),
-        ("PURGE_INTERVAL_SECONDS", "nan", "above 0"),
-        ("PURGE_INTERVAL_SECONDS", "inf", "above 0"),
+        ("PURGE_INTERVAL_SECONDS", "0", "at least 0.01 seconds"),
+        ("PURGE_INTERVAL_SECONDS", "-1", "at least 0.01 seconds"),
+        ("PURGE_INTERVAL_SECONDS", "nan", "at least 0.01 seconds"),
+        ("PURGE_INTERVAL_SECONDS", "inf", "at least 0.01 seconds"),
         ("PURGE_INTERVAL_SECONDS", "hourly", "number of seconds"),
     ],
 )

@@ -1,0 +1,123 @@
+"""What an attacker found, kept found: each case once broke or bent a promise."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+import json
+import sqlite3
+
+from fastapi import FastAPI
+import pytest
+
+from printernizer_usage_server.server import uvicorn_config
+from printernizer_usage_server.settings import Settings, SettingsError
+from tests.conftest import LogCapture, RunningServer
+from tests.payloads import SAMPLE_ID, sample, week
+
+MONDAY = date(2024, 11, 18)
+
+
+async def test_a_failing_request_says_and_logs_nothing_of_its_data(
+    server: RunningServer, server_logs: LogCapture
+) -> None:
+    """A failure answers a bare 500 and logs its kind, never a value or a trace."""
+    connection = sqlite3.connect(server.database)
+    connection.execute("DROP TABLE submission")
+    connection.close()
+
+    response = await server.client.post("/submit", json=sample())
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal Server Error"}
+    logs = server_logs.text()
+    assert "request failed route=/submit error=OperationalError" in logs
+    assert SAMPLE_ID not in logs
+    assert "Traceback" not in logs
+
+
+async def test_weeks_sent_at_once_pass_the_hour_one_at_a_time(
+    server: RunningServer,
+) -> None:
+    """Eight weeks of one installation at once: one is accepted, seven wait."""
+    weeks = [week(MONDAY - timedelta(weeks=number)) for number in range(8)]
+
+    answers = await asyncio.gather(
+        *(server.client.post("/submit", json=payload) for payload in weeks)
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [200] + [429] * 7
+    assert server.query("SELECT COUNT(*) FROM submission") == [(1,)]
+
+
+async def test_one_week_sent_at_once_is_stored_once(server: RunningServer) -> None:
+    """Eight copies of one week at once: all accepted, under one id, one row."""
+    answers = await asyncio.gather(
+        *(server.client.post("/submit", json=week(MONDAY)) for _ in range(8))
+    )
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.json()["submission_id"] for answer in answers}) == 1
+    assert server.query("SELECT COUNT(*) FROM submission") == [(1,)]
+
+
+async def test_a_number_no_float_holds_is_no_json(server: RunningServer) -> None:
+    """1e400 would be infinity: refused as JSON, not failed on when answering."""
+    body = json_text(sample()).replace('"job_count": 23', '"job_count": 1e400')
+
+    response = await server.client.post(
+        "/submit", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+async def test_an_input_no_answer_can_carry_is_not_echoed(
+    server: RunningServer,
+) -> None:
+    """A lone surrogate is refused by its path; the answer leaves the input out."""
+    body = json_text(sample()).replace('"DE"', '"\\ud800"')
+
+    response = await server.client.post(
+        "/submit", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "installation", "country_code"]
+    assert error["input"] is None
+
+
+async def test_a_trailing_slash_is_no_redirect(server: RunningServer) -> None:
+    """No answer builds a Location from the client's Host header."""
+    response = await server.client.delete(f"/installation/{SAMPLE_ID}/")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_no_websocket_is_spoken() -> None:
+    """An installed WebSocket library would log each upgrade's address and path."""
+    assert uvicorn_config(FastAPI()).ws == "none"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("API_KEYS", " , "),
+        ("RETENTION_DAYS", "1000000"),
+        ("PURGE_INTERVAL_SECONDS", "1e-9"),
+    ],
+)
+def test_settings_that_would_fail_open_or_later_are_refused(
+    name: str, value: str
+) -> None:
+    """Keys that name no key, or values the service would trip over later."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_environ({f"PNZ_USAGE_{name}": value})
+
+
+def json_text(payload: object) -> str:
+    """Return a payload as the JSON text a client would send."""
+    return json.dumps(payload)
