@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 import sys
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from printernizer_usage_server.logging_policy import configure_cli_logging
 from printernizer_usage_server.migration import upgrade_to_head
 from printernizer_usage_server.server import (
     NotLoopbackError,
+    Tls,
     check_loopback,
     uvicorn_config,
 )
@@ -31,17 +33,18 @@ USAGE_ERROR = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the process's exit status."""
-    arguments = _parser().parse_args(argv)
+    arguments = parse_arguments(argv)
     configure_cli_logging()
     try:
         settings = Settings.from_environ()
-        if arguments.command == "serve":
-            check_loopback(arguments.host)
-    except (SettingsError, NotLoopbackError) as error:
+        tls = serving_tls(arguments) if arguments.command == "serve" else None
+    except (SettingsError, NotLoopbackError, TlsFilesError) as error:
         print(f"printernizer-usage-server: {error}", file=sys.stderr)  # noqa: T201
         return USAGE_ERROR
     if arguments.command == "serve":
-        config = uvicorn_config(create_app(settings), arguments.host, arguments.port)
+        config = uvicorn_config(
+            create_app(settings), arguments.host, arguments.port, tls
+        )
         uvicorn.Server(config).run()
     elif arguments.command == "migrate":
         asyncio.run(_migrate(settings))
@@ -49,6 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         purged = asyncio.run(_purge(settings))
         print(purged)  # noqa: T201
     return 0
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Return the command line, parsed (argparse exits on a usage error)."""
+    return _parser().parse_args(argv)
+
+
+def serving_tls(arguments: argparse.Namespace) -> Tls | None:
+    """Return the TLS `serve` speaks; refuse plain HTTP off loopback unless proxied."""
+    tls = _tls(arguments)
+    if tls is None and not arguments.behind_tls_proxy:
+        check_loopback(arguments.host)
+    return tls
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,14 +78,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host",
         default="127.0.0.1",
-        help="loopback address to listen on (no other until TLS arrives)",
+        help="address to listen on; off loopback only with TLS or behind a TLS proxy",
     )
     serve.add_argument("--port", type=int, default=8080, help="TCP port")
+    serve.add_argument("--certfile", type=Path, help="TLS certificate chain (PEM)")
+    serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    serve.add_argument(
+        "--behind-tls-proxy",
+        action="store_true",
+        help="plain HTTP off loopback, for a reverse proxy that terminates TLS",
+    )
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     commands.add_parser(
         "purge", help="drop weeks past the retention once; print how many went"
     )
     return parser
+
+
+class TlsFilesError(ValueError):
+    """A certificate without its key, or a key without its certificate."""
+
+
+def _tls(arguments: argparse.Namespace) -> Tls | None:
+    """Return the TLS files asked for; both or neither."""
+    certfile, keyfile = arguments.certfile, arguments.keyfile
+    if certfile is None and keyfile is None:
+        return None
+    if certfile is None or keyfile is None:
+        msg = "--certfile and --keyfile go together"
+        raise TlsFilesError(msg)
+    return Tls(certfile, keyfile)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -1,14 +1,25 @@
-"""How uvicorn serves the app: no access log, no proxy headers, loopback only."""
+"""How uvicorn serves the app: TLS or loopback, no access log, no proxy headers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import ipaddress
 from typing import TYPE_CHECKING
 
 import uvicorn
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fastapi import FastAPI
+
+
+@dataclass(frozen=True)
+class Tls:
+    """The certificate chain and private key the service serves TLS with."""
+
+    certfile: Path
+    keyfile: Path
 
 
 class NotLoopbackError(ValueError):
@@ -16,7 +27,7 @@ class NotLoopbackError(ValueError):
 
 
 def check_loopback(host: str) -> None:
-    """Refuse a listening host off loopback: until TLS comes, plain HTTP stays local."""
+    """Refuse plain HTTP on a host off loopback: there, only TLS may be spoken."""
     if host == "localhost":
         return
     try:
@@ -25,21 +36,24 @@ def check_loopback(host: str) -> None:
         loopback = False
     if not loopback:
         msg = (
-            f"refusing to listen on {host!r}: this version serves plain HTTP and "
-            "listens only on loopback (127.0.0.0/8, ::1, localhost); TLS for "
-            "other hosts comes in a later version"
+            f"refusing plain HTTP on {host!r}: off loopback (127.0.0.0/8, ::1, "
+            "localhost) the service speaks TLS only; give --certfile and "
+            "--keyfile, or --behind-tls-proxy when a reverse proxy in front "
+            "terminates TLS"
         )
         raise NotLoopbackError(msg)
 
 
 def uvicorn_config(
-    app: FastAPI, host: str = "127.0.0.1", port: int = 8080
+    app: FastAPI, host: str = "127.0.0.1", port: int = 8080, tls: Tls | None = None
 ) -> uvicorn.Config:
     """Return the uvicorn configuration the service runs with."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        ssl_certfile=None if tls is None else str(tls.certfile),
+        ssl_keyfile=None if tls is None else str(tls.keyfile),
         # uvicorn's access log writes the client's address and the full path.
         access_log=False,
         # Forwarded-for headers would put a client address into the scope.

@@ -10,16 +10,18 @@ import logging
 from pathlib import Path
 import socket
 import sqlite3
+import ssl
 from typing import Any
 
 from fastapi import FastAPI
 import httpx
 import pytest
+import trustme
 import uvicorn
 
 from printernizer_usage_server.app import create_app
 from printernizer_usage_server.runtime import Runtime
-from printernizer_usage_server.server import uvicorn_config
+from printernizer_usage_server.server import Tls, uvicorn_config
 from printernizer_usage_server.settings import Settings
 
 # A source address no other test traffic uses, so that finding it anywhere
@@ -128,15 +130,20 @@ class ServerFactory:
             Settings(database_url=f"sqlite+aiosqlite:///{self.database}"), **changes
         )
 
-    async def start(self, **changes: Any) -> RunningServer:
-        """Start the real app under uvicorn on a free loopback port."""
+    async def start(
+        self, tls: Tls | None = None, ca: trustme.CA | None = None, **changes: Any
+    ) -> RunningServer:
+        """Start the real app under uvicorn on a free loopback port.
+
+        With `tls`, it serves TLS, and the client trusts `ca`.
+        """
         settings = self.settings(**changes)
         app = create_app(settings, clock=self.clock)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
         port = listener.getsockname()[1]
-        server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
+        server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, tls))
         # uvicorn's configuration has just unhooked its access logger from the root.
         self.logs.cover_unpropagated_loggers()
         serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -146,9 +153,14 @@ class ServerFactory:
                 pytest.fail("the server stopped before it started")
             # Waits for start-up to finish, whatever it takes; no timing involved.
             await asyncio.sleep(0.001)
+        verify = ssl.create_default_context()
+        if ca is not None:
+            ca.configure_trust(verify)
         client = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            transport=httpx.AsyncHTTPTransport(local_address=CLIENT_ADDRESS),
+            base_url=f"{'http' if tls is None else 'https'}://127.0.0.1:{port}",
+            transport=httpx.AsyncHTTPTransport(
+                local_address=CLIENT_ADDRESS, verify=verify
+            ),
         )
         self.running.append((server, serving, client))
         return RunningServer(app, client, self.clock, settings, self.database)

@@ -35,14 +35,15 @@ def test_other_hosts_are_refused(host: str) -> None:
 def test_serve_refuses_a_public_host_and_says_why(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The error names the host, loopback, and that TLS comes later."""
+    """The error names the host, loopback, and the ways to serve TLS."""
     status = main(["serve", "--host", "0.0.0.0"])  # noqa: S104
 
     assert status == USAGE_ERROR
     error = capsys.readouterr().err
     assert "'0.0.0.0'" in error
     assert "loopback" in error
-    assert "TLS" in error
+    assert "--certfile" in error
+    assert "--behind-tls-proxy" in error
 
 
 def test_bad_settings_stop_every_command(
