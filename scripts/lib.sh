@@ -175,10 +175,29 @@ prepare_server_venv() {
   (cd server && install_requirements "${SERVER_VENV#server/}" requirements-test.txt)
 }
 
-# The collection server's own checks: strict typing, then its suite.
+# The server's storage tests also run on a throw-away PostgreSQL cluster
+# (server/tests/databases.py), from Debian's postgresql package.
+ensure_postgresql() {
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's postgresql package (the server's storage tests need it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null ||
+      { apt-get update -q >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null; } &&
+      return 0
+  fi
+  echo "PostgreSQL's server programs are missing: install Debian's postgresql package" >&2
+  return 1
+}
+
+# The collection server's own checks: strict typing, then its suite on SQLite
+# and PostgreSQL (a missing PostgreSQL fails the suite instead of skipping).
 run_server_suite() {
   prepare_server_venv || return 1
+  ensure_postgresql || return 1
   local python=${SERVER_VENV#server/}/bin/python
   (cd server && "$python" -m mypy --strict printernizer_usage_server &&
-    "$python" -m pytest -p no:cacheprovider -q)
+    PNZ_USAGE_TEST_REQUIRE_POSTGRESQL=1 "$python" -m pytest -p no:cacheprovider -q)
 }

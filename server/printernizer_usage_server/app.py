@@ -35,6 +35,7 @@ def create_app(settings: Settings, clock: Clock = utc_now) -> FastAPI:
             await upgrade_to_head(engine)
             runtime.sessions = session_factory(engine)
             runtime.purger = PeriodicPurge(
+                engine,
                 runtime.sessions,
                 clock,
                 settings.retention_days,

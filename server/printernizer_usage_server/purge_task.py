@@ -1,4 +1,9 @@
-"""The periodic purge: drop weeks past the retention, and stale acceptance times."""
+"""The periodic purge: drop weeks past the retention and stale acceptance times.
+
+Each run then leaves no bytes of what was deleted in the database's files
+(see compaction.py), so that a deletion's remnants are gone within one
+interval, which is at most a day.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,14 @@ from typing import TYPE_CHECKING, Final
 
 from printernizer_usage_server import storage
 from printernizer_usage_server.clock import Clock, read_clock
+from printernizer_usage_server.compaction import (
+    ALWAYS_REWRITTEN,
+    REWRITTEN_AFTER_DELETIONS,
+    rewrite_tables,
+)
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 LOGGER: Final = logging.getLogger("printernizer_usage_server.purge")
 
@@ -20,25 +30,45 @@ class PeriodicPurge:
 
     def __init__(
         self,
+        engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         retention_days: int,
         interval_seconds: float,
     ) -> None:
         """Prepare the purge; nothing runs until run_once or run_forever."""
+        self._engine = engine
         self._sessions = sessions
         self._clock = clock
         self._retention_days = retention_days
         self._interval_seconds = interval_seconds
         self._attempts = 0
         self._attempted = asyncio.Condition()
+        # Deletions noted, and how many of them a finished rewrite covers. A
+        # process that stopped before its rewrite may have left remnants: one
+        # is owed from the start.
+        self._deletions = 1
+        self._deletions_rewritten = 0
+
+    def note_deletion(self, deleted: int) -> None:
+        """Remember that weeks were deleted, for the next run to rewrite."""
+        if deleted:
+            self._deletions += 1
 
     async def run_once(self) -> int:
-        """Purge once; return how many weeks went."""
+        """Purge once, then clear what was deleted from the files; return the count."""
         try:
             purged = await storage.purge(
                 self._sessions, read_clock(self._clock), self._retention_days
             )
+            self.note_deletion(purged)
+            # A deletion noted while the rewrite runs is left for the next one.
+            covered = self._deletions
+            tables: tuple[str, ...] = ALWAYS_REWRITTEN
+            if covered > self._deletions_rewritten:
+                tables += REWRITTEN_AFTER_DELETIONS
+            await rewrite_tables(self._engine, tables)
+            self._deletions_rewritten = covered
         finally:
             async with self._attempted:
                 self._attempts += 1

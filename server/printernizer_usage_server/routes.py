@@ -19,7 +19,10 @@ from printernizer_usage_server.body import (
 from printernizer_usage_server.clock import read_clock
 from printernizer_usage_server.schema import installation_id_pattern
 from printernizer_usage_server.stored_fields import stored_fields
-from printernizer_usage_server.validation import payload_errors
+from printernizer_usage_server.validation import (
+    payload_errors,
+    period_timing_errors,
+)
 
 if TYPE_CHECKING:
     from printernizer_usage_server.runtime import Runtime
@@ -59,12 +62,13 @@ def build_router(runtime: Runtime) -> APIRouter:
         refusal = _key_refusal(runtime, request)
         if refusal is not None:
             return refusal
-        errors = payload_errors(payload)
+        now = read_clock(runtime.clock)
+        errors = payload_errors(payload) or period_timing_errors(
+            payload, now, runtime.settings.retention_days
+        )
         if errors:
             return _detail(422, errors)
-        outcome = await storage.submit(
-            runtime.sessions, stored_fields(payload), read_clock(runtime.clock)
-        )
+        outcome = await storage.submit(runtime.sessions, stored_fields(payload), now)
         if isinstance(outcome, storage.RateLimited):
             return _detail(
                 429,
@@ -104,6 +108,7 @@ def build_router(runtime: Runtime) -> APIRouter:
                 ],
             )
         deleted = await storage.delete_installation(runtime.sessions, installation_id)
+        runtime.purger.note_deletion(deleted)
         # The audit trail shows that deletions happen, never whose.
         AUDIT_LOGGER.info(
             "deletion day=%s deleted=%d",

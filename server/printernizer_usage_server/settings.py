@@ -17,6 +17,9 @@ DEFAULT_PURGE_INTERVAL_SECONDS: Final = 3600.0
 MAX_RETENTION_DAYS: Final = 36_500
 # More often than this the purge would keep the database busy for nothing.
 MIN_PURGE_INTERVAL_SECONDS: Final = 0.01
+# The run after a deletion clears its remnants (compaction.py); the policy
+# promises that within 24 hours.
+MAX_PURGE_INTERVAL_SECONDS: Final = 86_400.0
 
 
 class SettingsError(ValueError):
@@ -44,11 +47,14 @@ class Settings:
             _fail("MAX_BODY_BYTES", "must be at least 1")
         if not (
             math.isfinite(self.purge_interval_seconds)
-            and self.purge_interval_seconds >= MIN_PURGE_INTERVAL_SECONDS
+            and MIN_PURGE_INTERVAL_SECONDS
+            <= self.purge_interval_seconds
+            <= MAX_PURGE_INTERVAL_SECONDS
         ):
             _fail(
                 "PURGE_INTERVAL_SECONDS",
-                f"must be at least {MIN_PURGE_INTERVAL_SECONDS:g} seconds",
+                f"must be from {MIN_PURGE_INTERVAL_SECONDS:g} to "
+                f"{MAX_PURGE_INTERVAL_SECONDS:g} seconds (a day)",
             )
 
     @classmethod

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from printernizer_usage_server.models import RecentAcceptance, Submission
 
@@ -46,21 +45,6 @@ async def submit(
     sessions: async_sessionmaker[AsyncSession], fields: StoredFields, now: datetime
 ) -> Accepted | RateLimited:
     """Store one week unless it is stored already or comes too soon after the last."""
-    try:
-        return await _submit_once(sessions, fields, now)
-    except IntegrityError:
-        # The same week, sent twice at once: the unique key refused the second
-        # write, which is then a repeat like any other.
-        async with sessions.begin() as session:
-            original = await _original(session, fields)
-        if original is None:  # pragma: no cover - only the week's key is unique
-            raise
-        return Accepted(submission_id=original, repeat=True)
-
-
-async def _submit_once(
-    sessions: async_sessionmaker[AsyncSession], fields: StoredFields, now: datetime
-) -> Accepted | RateLimited:
     async with sessions.begin() as session:
         # A repeat is answered before the limit, so that a resend after a lost
         # answer always succeeds, with or without an Idempotency-Key.
@@ -74,10 +58,29 @@ async def _submit_once(
             if original is not None:
                 return Accepted(submission_id=original, repeat=True)
             return RateLimited(await _seconds_to_wait(session, fields, now))
-        submission = Submission(**asdict(fields))
-        session.add(submission)
-        await session.flush()
-        return Accepted(submission_id=submission.id, repeat=False)
+        stored = await _store(session, fields)
+        if stored is None:  # pragma: no cover - the claim above lets one copy in
+            original = await _original(session, fields)
+            return Accepted(submission_id=cast("int", original), repeat=True)
+        return Accepted(submission_id=stored, repeat=False)
+
+
+async def _store(session: AsyncSession, fields: StoredFields) -> int | None:
+    """Insert the week; return its id, or None if the same week is there already.
+
+    A conflict is skipped, not raised: PostgreSQL would write a refused insert,
+    with the installation id and week, into its own server log.
+    """
+    statement = (
+        _insert_for(session)(Submission)
+        .values(**asdict(fields))
+        .on_conflict_do_nothing(
+            index_elements=[Submission.installation_id, Submission.period_start]
+        )
+        .returning(Submission.id)
+    )
+    stored: int | None = await session.scalar(statement)
+    return stored
 
 
 async def _original(session: AsyncSession, fields: StoredFields) -> int | None:
@@ -98,10 +101,8 @@ async def _claim_the_hour(
     One statement decides and writes, so two requests at once cannot both
     pass (a read, then a write, could both see no recent acceptance).
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(RecentAcceptance)
+        _insert_for(session)(RecentAcceptance)
         .values(installation_id=installation_id, accepted_at=now)
         .on_conflict_do_update(
             index_elements=[RecentAcceptance.installation_id],
@@ -111,6 +112,12 @@ async def _claim_the_hour(
         .returning(RecentAcceptance.installation_id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """Return the engine's INSERT, which knows ON CONFLICT."""
+    dialect = session.get_bind().dialect.name
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 async def _seconds_to_wait(

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 Loc: TypeAlias = list[str | int]
 
 WEEK: Final = timedelta(days=7)
+# A week is sent after it ends; a client whose clock or time zone is off by
+# up to a day may send a little early, but not a week still to come.
+EARLY_TOLERANCE: Final = timedelta(days=1)
 
 # What FastAPI (pydantic) would call each kind of failure, so that clients
 # written against the upstream server read our answers the same way.
@@ -142,6 +145,26 @@ def _semantic_errors(payload: Mapping[str, Any]) -> list[ErrorItem]:
             )
         )
     return errors
+
+
+def period_timing_errors(
+    payload: Mapping[str, Any], now: datetime, retention_days: int
+) -> list[ErrorItem]:
+    """Return why a valid payload's week cannot be stored now, if it cannot.
+
+    A week that has not ended would be kept for its retention from a date
+    still to come: one dated far ahead would outlive the promised period. A
+    week already past the retention would be purged at once.
+    """
+    end_text = payload["period"]["end"]
+    end = datetime.fromisoformat(end_text)
+    if end > now + EARLY_TOLERANCE:
+        message = "Value error, period.end must not be in the future"
+    elif end.date() <= (now - timedelta(days=retention_days)).date():
+        message = "Value error, period.end is older than the retention period"
+    else:
+        return []
+    return [_item("value_error", ["body", "period", "end"], message, end_text)]
 
 
 def _lookup(payload: Mapping[str, Any], loc: list[str]) -> str | None:

@@ -1,4 +1,7 @@
-"""Fixtures: the real app under uvicorn on loopback, a movable clock, captured logs."""
+"""Fixtures: the real app under uvicorn on loopback, on SQLite and on PostgreSQL.
+
+Also a movable clock and every log line the process writes.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import logging
+import os
 from pathlib import Path
 import socket
-import sqlite3
 import ssl
 from typing import Any
 
@@ -23,6 +26,13 @@ from printernizer_usage_server.app import create_app
 from printernizer_usage_server.runtime import Runtime
 from printernizer_usage_server.server import Tls, uvicorn_config
 from printernizer_usage_server.settings import Settings
+from tests.databases import (
+    REQUIRE_POSTGRESQL,
+    DatabaseUnderTest,
+    PostgresCluster,
+    PostgresUnavailableError,
+    SqliteDatabase,
+)
 
 # A source address no other test traffic uses, so that finding it anywhere
 # means the server kept the client's address.
@@ -36,7 +46,8 @@ CLIENT_LOGGERS = ("httpx", "httpcore")
 class MovableClock:
     """A clock that stands still until the test moves it."""
 
-    now: datetime = datetime(2024, 11, 21, 9, 30, tzinfo=UTC)
+    # A Monday morning after the weeks the tests send, within their retention.
+    now: datetime = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         """Return the current test time."""
@@ -91,7 +102,7 @@ class RunningServer:
     client: httpx.AsyncClient
     clock: MovableClock
     settings: Settings
-    database: Path
+    database: DatabaseUnderTest
 
     @property
     def runtime(self) -> Runtime:
@@ -100,24 +111,19 @@ class RunningServer:
         return runtime
 
     def database_bytes(self) -> bytes:
-        """Return the raw bytes of the database and every side file SQLite keeps."""
-        files = sorted(self.database.parent.glob(self.database.name + "*"))
-        return b"".join(path.read_bytes() for path in files)
+        """Return the raw bytes of the files that hold the database."""
+        return self.database.stored_bytes()
 
     def query(self, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:
         """Read the database directly, as an auditor would."""
-        connection = sqlite3.connect(self.database)
-        try:
-            return connection.execute(sql, parameters).fetchall()
-        finally:
-            connection.close()
+        return self.database.query(sql, *parameters)
 
 
 @dataclass
 class ServerFactory:
     """Starts servers on one database; each runs until the test ends or stop()."""
 
-    database: Path
+    database: DatabaseUnderTest
     clock: MovableClock
     logs: LogCapture
     running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = field(
@@ -126,9 +132,7 @@ class ServerFactory:
 
     def settings(self, **changes: Any) -> Settings:
         """Return the test settings (this database) with `changes`."""
-        return replace(
-            Settings(database_url=f"sqlite+aiosqlite:///{self.database}"), **changes
-        )
+        return replace(Settings(database_url=self.database.url), **changes)
 
     async def start(
         self, tls: Tls | None = None, ca: trustme.CA | None = None, **changes: Any
@@ -195,12 +199,71 @@ def server_logs() -> Iterator[LogCapture]:
         root.setLevel(previous_level)
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """Start a throw-away PostgreSQL cluster once, for every test that needs one."""
+    try:
+        cluster = PostgresCluster()
+    except PostgresUnavailableError as missing:
+        if os.environ.get(REQUIRE_POSTGRESQL) or os.environ.get("CI"):
+            raise
+        pytest.skip(f"{missing}; install Debian's postgresql package")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker of tests that are the same on every engine."""
+    config.addinivalue_line(
+        "markers", "any_engine: storage is not what the test is about; SQLite only"
+    )
+    config.addinivalue_line(
+        "markers", "postgresql_only: about what PostgreSQL alone does"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test on a server on both engines, unless a marker says otherwise."""
+    if "database" in metafunc.fixturenames:
+        engines = ["sqlite", "postgresql"]
+        if metafunc.definition.get_closest_marker("any_engine"):
+            engines = ["sqlite"]
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            engines = ["postgresql"]
+        metafunc.parametrize("database", engines, indirect=True)
+
+
+@pytest.fixture
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[DatabaseUnderTest]:
+    """Return an empty database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield SqliteDatabase(tmp_path / "usage.db")
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    postgres = cluster.new_database()
+    try:
+        yield postgres
+    finally:
+        cluster.drop_database(postgres)
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> SqliteDatabase:
+    """Return an empty SQLite file, for what only SQLite does."""
+    return SqliteDatabase(tmp_path / "usage.db")
+
+
 @pytest.fixture
 async def servers(
-    tmp_path: Path, clock: MovableClock, server_logs: LogCapture
+    database: DatabaseUnderTest, clock: MovableClock, server_logs: LogCapture
 ) -> AsyncIterator[ServerFactory]:
-    """Return a factory of servers on a temporary SQLite file."""
-    factory = ServerFactory(tmp_path / "usage.db", clock, server_logs)
+    """Return a factory of servers on an empty database, on each engine."""
+    factory = ServerFactory(database, clock, server_logs)
     try:
         yield factory
     finally:

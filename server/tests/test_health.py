@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import RunningServer
 
+# What this module tests does not depend on the database engine.
+pytestmark = pytest.mark.any_engine
+
 
 async def test_health_answers_ok(server: RunningServer) -> None:
     """The integration's health check wants a 2xx; upstream answers this body."""

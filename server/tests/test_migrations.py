@@ -16,6 +16,7 @@ from printernizer_usage_server.cli import main
 from printernizer_usage_server.database import create_engine
 from printernizer_usage_server.migration import alembic_config, upgrade_to_head
 from printernizer_usage_server.models import Base
+from tests.databases import DatabaseUnderTest
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -34,9 +35,9 @@ def _tables(database: Path) -> set[str]:
         connection.close()
 
 
-async def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+async def test_migrated_schema_matches_the_models(database: DatabaseUnderTest) -> None:
     """Alembic's comparison finds no difference after an upgrade to head."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    engine = create_engine(database.url)
     try:
         await upgrade_to_head(engine)
         async with engine.connect() as connection:

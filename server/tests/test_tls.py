@@ -19,6 +19,9 @@ from printernizer_usage_server.server import NotLoopbackError, Tls
 from tests.conftest import CLIENT_ADDRESS, LogCapture, ServerFactory
 from tests.payloads import sample
 
+# What this module tests does not depend on the database engine.
+pytestmark = pytest.mark.any_engine
+
 
 @pytest.fixture
 def ca() -> trustme.CA:

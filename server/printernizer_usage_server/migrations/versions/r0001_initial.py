@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -9,6 +11,16 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# PostgreSQL's ANALYZE keeps samples of column values (most common values,
+# histogram bounds) in pg_statistic: for these columns, ids and times that a
+# deletion would not reach. The lookups go by unique keys; the planner needs
+# no samples of them.
+_UNSAMPLED_COLUMNS: Final = (
+    ("submission", "installation_id"),
+    ("recent_acceptance", "installation_id"),
+    ("recent_acceptance", "accepted_at"),
+)
 
 
 def upgrade() -> None:
@@ -48,6 +60,9 @@ def upgrade() -> None:
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("installation_id", name="pk_recent_acceptance"),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column in _UNSAMPLED_COLUMNS:
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0")
 
 
 def downgrade() -> None:

@@ -1,0 +1,33 @@
+"""Leave no bytes of deleted rows in PostgreSQL's table and index files.
+
+SQLite overwrites a deleted row in place (secure_delete, see database.py).
+PostgreSQL only marks a deleted or updated row dead; its bytes stay in the
+table's and its indexes' files, and a plain VACUUM makes the space reusable
+without clearing it. VACUUM FULL writes each table and its indexes into new
+files and removes the old ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Rewritten at every periodic run: small (the last hour's installations), and
+# every accepted week leaves a dead version of an acceptance time behind.
+ALWAYS_REWRITTEN: Final = ("recent_acceptance",)
+# Rewritten only after weeks were deleted: it holds every stored week.
+REWRITTEN_AFTER_DELETIONS: Final = ("submission",)
+
+
+async def rewrite_tables(engine: AsyncEngine, tables: Sequence[str]) -> None:
+    """Rewrite `tables` on PostgreSQL; on SQLite there is nothing to do."""
+    if engine.dialect.name != "postgresql" or not tables:
+        return
+    async with engine.connect() as connection:
+        # VACUUM cannot run inside a transaction.
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql(f"VACUUM FULL {', '.join(tables)}")

@@ -1,0 +1,110 @@
+"""What PostgreSQL alone could keep of a deleted installation, and does not."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import pytest
+
+from tests.conftest import RunningServer
+from tests.databases import PostgresDatabase
+from tests.payloads import SAMPLE_ID, week
+
+pytestmark = pytest.mark.postgresql_only
+
+MONDAY = date(2024, 11, 18)
+OTHER_IDS = [f"{number:08x}-1111-4222-8333-444455556666" for number in range(12)]
+
+
+def _postgres(server: RunningServer) -> PostgresDatabase:
+    assert isinstance(server.database, PostgresDatabase)
+    return server.database
+
+
+async def test_planner_statistics_hold_no_ids_or_times(server: RunningServer) -> None:
+    """ANALYZE samples no id or acceptance time, so a deleted id is in no file.
+
+    Without the statistics target of 0, the id of an installation with more
+    weeks than the others is one of pg_statistic's most common values.
+    """
+    for number in range(4):
+        for installation_id in [SAMPLE_ID, *OTHER_IDS[: 2 * number]]:
+            response = await server.client.post(
+                "/submit",
+                json=week(
+                    MONDAY - timedelta(weeks=number), installation_id=installation_id
+                ),
+            )
+            assert response.status_code == 200, response.text
+        server.clock.advance(hours=1)
+    server.database.execute("ANALYZE")
+
+    samples = server.query(
+        "SELECT attname, most_common_vals::text, histogram_bounds::text FROM pg_stats "
+        "WHERE tablename IN ('submission', 'recent_acceptance') "
+        "AND attname IN ('installation_id', 'accepted_at')"
+    )
+    assert samples == []
+    period_samples = server.query(
+        "SELECT count(*) FROM pg_stats "
+        "WHERE tablename = 'submission' AND attname = 'period_start'"
+    )
+    assert period_samples == [(1,)], "ANALYZE ran and sampled other columns"
+
+    await server.client.delete(f"/installation/{SAMPLE_ID}")
+    await server.runtime.purger.run_once()
+
+    assert SAMPLE_ID.encode() not in server.database_bytes()
+
+
+async def test_requests_at_once_leave_no_id_in_the_servers_log(
+    server: RunningServer,
+) -> None:
+    """Copies and rivals at once: no refused write puts the id in PostgreSQL's log."""
+    copies = [week(MONDAY) for _ in range(6)]
+    rivals = [week(MONDAY - timedelta(weeks=number)) for number in range(1, 7)]
+
+    answers = await asyncio.gather(
+        *(server.client.post("/submit", json=payload) for payload in copies + rivals)
+    )
+
+    # Whichever week wins the hour, one row is new and the rest wait or repeat.
+    assert {answer.status_code for answer in answers} <= {200, 429}
+    assert server.query("SELECT count(*) FROM submission") == [(1,)]
+    assert SAMPLE_ID not in _postgres(server).cluster.server_log()
+
+
+def _file_of(server: RunningServer, table: str) -> int:
+    """Return the number of the file that holds `table`; a rewrite changes it."""
+    ((number,),) = server.query(
+        "SELECT relfilenode FROM pg_class WHERE relname = ?", table
+    )
+    assert isinstance(number, int)
+    return number
+
+
+async def test_the_weeks_table_is_rewritten_only_after_deletions(
+    server: RunningServer,
+) -> None:
+    """Every run rewrites the small acceptance table; the large one when owed."""
+    response = await server.client.post("/submit", json=week(MONDAY))
+    assert response.status_code == 200
+    weeks_file = _file_of(server, "submission")
+    acceptance_file = _file_of(server, "recent_acceptance")
+
+    await server.runtime.purger.run_once()
+
+    assert _file_of(server, "submission") == weeks_file
+    assert _file_of(server, "recent_acceptance") != acceptance_file
+
+    nothing = await server.client.delete(f"/installation/{OTHER_IDS[0]}")
+    assert nothing.json()["deleted_count"] == 0
+    await server.runtime.purger.run_once()
+
+    assert _file_of(server, "submission") == weeks_file
+
+    await server.client.delete(f"/installation/{SAMPLE_ID}")
+    await server.runtime.purger.run_once()
+
+    assert _file_of(server, "submission") != weeks_file
