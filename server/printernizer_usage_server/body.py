@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import TYPE_CHECKING, Any
@@ -14,22 +15,35 @@ class BodyTooLargeError(Exception):
     """The body is longer than the cap."""
 
 
+class BodyTooSlowError(Exception):
+    """The body did not arrive in full within the time allowed."""
+
+
 class NotJsonError(Exception):
     """The body is not a JSON document."""
 
 
-async def read_capped(request: Request, limit: int) -> bytes:
-    """Return the body; raise BodyTooLargeError once it passes `limit` bytes."""
+async def read_capped(request: Request, limit: int, seconds: float) -> bytes:
+    """Return the body within `seconds`, or raise; at most `limit` bytes of it.
+
+    BodyTooLargeError once it passes `limit`; BodyTooSlowError when it takes
+    longer: a client that trickles its body in must not hold a connection
+    and its buffer for as long as it likes.
+    """
     # The stream is read chunk by chunk (the server holds back the rest), so a
     # declared or chunked body of any size costs at most the cap and one chunk.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            # Stop reading: the rest is never buffered.
-            raise BodyTooLargeError
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    # Stop reading: the rest is never buffered.
+                    raise BodyTooLargeError
+                chunks.append(chunk)
+    except TimeoutError as error:
+        raise BodyTooSlowError from error
     return b"".join(chunks)
 
 

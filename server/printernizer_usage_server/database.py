@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,16 +29,35 @@ _SQLITE_PRAGMAS: Final = (
     "PRAGMA journal_mode=DELETE",
     "PRAGMA foreign_keys=ON",
 )
+_SQLITE_BUSY_CODES: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def create_engine(url: str) -> AsyncEngine:
     """Return an async engine for `url`; SQLite connections get the pragmas above."""
     # Parameters stay out of log lines and error messages: they hold ids.
-    engine = create_async_engine(url, hide_parameters=True)
+    # pool_pre_ping: a connection the database ended (a restart) is replaced
+    # before use instead of failing the request that picks it.
+    engine = create_async_engine(url, hide_parameters=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
+
+
+def is_temporarily_unavailable(error: BaseException) -> bool:
+    """Tell whether `error` means the database is busy or briefly gone.
+
+    Such a request is worth repeating later; any other failure is not.
+    """
+    if isinstance(error, PoolTimeoutError):  # every pooled connection stayed busy
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    # A connection the database ended, or SQLite's lock held elsewhere past the wait.
+    return error.connection_invalidated or (
+        isinstance(error.orig, sqlite3.OperationalError)
+        and error.orig.sqlite_errorcode in _SQLITE_BUSY_CODES
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

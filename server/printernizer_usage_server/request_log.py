@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final
 
+from printernizer_usage_server.database import is_temporarily_unavailable
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,6 +20,21 @@ _FAILED_START: Final = {
 _FAILED_BODY: Final = {
     "type": "http.response.body",
     "body": b'{"detail":"Internal Server Error"}',
+}
+# The answer when the database is busy or briefly gone: the client's outbox
+# keeps the week and sends it again later.
+RETRY_AFTER_SECONDS: Final = 60
+_UNAVAILABLE_START: Final = {
+    "type": "http.response.start",
+    "status": 503,
+    "headers": [
+        (b"content-type", b"application/json"),
+        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+    ],
+}
+_UNAVAILABLE_BODY: Final = {
+    "type": "http.response.body",
+    "body": b'{"detail":"Service temporarily unavailable"}',
 }
 # Anything else is logged as OTHER: the method is the client's text.
 _KNOWN_METHODS: Final = frozenset(
@@ -39,7 +56,7 @@ class RequestLogMiddleware:
             return
         # Nothing below may learn where the request came from.
         scope["client"] = None
-        status = 500  # what the client gets if the app raises
+        status = 500  # what the client gets if the app raises, unless told below
         started = False
 
         async def send_noting_status(message: Message) -> None:
@@ -61,8 +78,10 @@ class RequestLogMiddleware:
                 type(error).__name__,
             )
             if not started and scope["type"] == "http":
-                await send(_FAILED_START)
-                await send(_FAILED_BODY)
+                unavailable = is_temporarily_unavailable(error)
+                status = 503 if unavailable else 500
+                await send(_UNAVAILABLE_START if unavailable else _FAILED_START)
+                await send(_UNAVAILABLE_BODY if unavailable else _FAILED_BODY)
         finally:
             LOGGER.info(
                 "request method=%s route=%s status=%d",

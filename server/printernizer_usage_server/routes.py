@@ -12,6 +12,7 @@ from printernizer_usage_server import storage
 from printernizer_usage_server.auth import KeyCheck, check_api_key
 from printernizer_usage_server.body import (
     BodyTooLargeError,
+    BodyTooSlowError,
     NotJsonError,
     parse_json,
     read_capped,
@@ -49,19 +50,9 @@ def build_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/submit")
     async def submit(request: Request) -> JSONResponse:
-        try:
-            body = await read_capped(request, runtime.settings.max_body_bytes)
-        except BodyTooLargeError:
-            return _detail(413, "Payload too large")
-        # Upstream answers a body that is not JSON with 422 before it looks at
-        # the key; clients are written against that order.
-        try:
-            payload = parse_json(body)
-        except NotJsonError:
-            return _detail(422, [_JSON_INVALID])
-        refusal = _key_refusal(runtime, request)
-        if refusal is not None:
-            return refusal
+        payload = await _readable_payload(runtime, request)
+        if isinstance(payload, JSONResponse):
+            return payload
         now = read_clock(runtime.clock)
         errors = payload_errors(payload) or period_timing_errors(
             payload, now, runtime.settings.retention_days
@@ -124,6 +115,28 @@ def build_router(runtime: Runtime) -> APIRouter:
         )
 
     return router
+
+
+async def _readable_payload(runtime: Runtime, request: Request) -> Any:
+    """Return the parsed body, or the answer refusing it before it is checked."""
+    try:
+        body = await read_capped(
+            request,
+            runtime.settings.max_body_bytes,
+            runtime.settings.body_timeout_seconds,
+        )
+    except BodyTooLargeError:
+        return _detail(413, "Payload too large")
+    except BodyTooSlowError:
+        return _detail(408, "Request body not received in time")
+    # Upstream answers a body that is not JSON with 422 before it looks at
+    # the key; clients are written against that order.
+    try:
+        payload = parse_json(body)
+    except NotJsonError:
+        return _detail(422, [_JSON_INVALID])
+    refusal = _key_refusal(runtime, request)
+    return payload if refusal is None else refusal
 
 
 def _key_refusal(runtime: Runtime, request: Request) -> JSONResponse | None:

@@ -13,6 +13,9 @@ DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///./printernizer-usage.db"
 DEFAULT_RETENTION_DAYS: Final = 730
 DEFAULT_MAX_BODY_BYTES: Final = 8192
 DEFAULT_PURGE_INTERVAL_SECONDS: Final = 3600.0
+# A week's payload is a few hundred bytes: any client sends it in well under this.
+DEFAULT_BODY_TIMEOUT_SECONDS: Final = 10.0
+MAX_BODY_TIMEOUT_SECONDS: Final = 300.0
 # A century: longer cannot be meant, and dates that far back do not exist.
 MAX_RETENTION_DAYS: Final = 36_500
 # More often than this the purge would keep the database busy for nothing.
@@ -36,6 +39,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     purge_interval_seconds: float = DEFAULT_PURGE_INTERVAL_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
         """Refuse values the service cannot work with."""
@@ -55,6 +59,15 @@ class Settings:
                 "PURGE_INTERVAL_SECONDS",
                 f"must be from {MIN_PURGE_INTERVAL_SECONDS:g} to "
                 f"{MAX_PURGE_INTERVAL_SECONDS:g} seconds (a day)",
+            )
+
+        if not (
+            math.isfinite(self.body_timeout_seconds)
+            and 0 < self.body_timeout_seconds <= MAX_BODY_TIMEOUT_SECONDS
+        ):
+            _fail(
+                "BODY_TIMEOUT_SECONDS",
+                f"must be more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g} seconds",
             )
 
     @classmethod
@@ -78,6 +91,11 @@ class Settings:
                 "PURGE_INTERVAL_SECONDS",
                 get("PURGE_INTERVAL_SECONDS"),
                 DEFAULT_PURGE_INTERVAL_SECONDS,
+            ),
+            body_timeout_seconds=_seconds(
+                "BODY_TIMEOUT_SECONDS",
+                get("BODY_TIMEOUT_SECONDS"),
+                DEFAULT_BODY_TIMEOUT_SECONDS,
             ),
         )
 

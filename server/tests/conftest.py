@@ -162,6 +162,9 @@ class ServerFactory:
             ca.configure_trust(verify)
         client = httpx.AsyncClient(
             base_url=f"{'http' if tls is None else 'https'}://127.0.0.1:{port}",
+            # Answers arrive whenever the server sends them; pytest-timeout
+            # guards against a hang, with no speed assumed here.
+            timeout=None,  # noqa: S113 - pytest-timeout is the hang guard
             transport=httpx.AsyncHTTPTransport(
                 local_address=CLIENT_ADDRESS, verify=verify
             ),
@@ -218,7 +221,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the marker of tests that are the same on every engine."""
     config.addinivalue_line(
-        "markers", "any_engine: storage is not what the test is about; SQLite only"
+        "markers",
+        "sqlite_only: on SQLite alone (about SQLite, or the same on any engine)",
     )
     config.addinivalue_line(
         "markers", "postgresql_only: about what PostgreSQL alone does"
@@ -229,7 +233,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test on a server on both engines, unless a marker says otherwise."""
     if "database" in metafunc.fixturenames:
         engines = ["sqlite", "postgresql"]
-        if metafunc.definition.get_closest_marker("any_engine"):
+        if metafunc.definition.get_closest_marker("sqlite_only"):
             engines = ["sqlite"]
         if metafunc.definition.get_closest_marker("postgresql_only"):
             engines = ["postgresql"]

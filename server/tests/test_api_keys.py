@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import RunningServer, ServerFactory
 from tests.payloads import SAMPLE_ID, sample
 
-# What this module tests does not depend on the database engine.
-pytestmark = pytest.mark.any_engine
+# What this module tests is the same on any engine.
+pytestmark = pytest.mark.sqlite_only
 
 KEYS = frozenset({"key-one-3f9a", "key-two-77c1"})
 

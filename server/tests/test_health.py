@@ -6,8 +6,8 @@ import pytest
 
 from tests.conftest import RunningServer
 
-# What this module tests does not depend on the database engine.
-pytestmark = pytest.mark.any_engine
+# What this module tests is the same on any engine.
+pytestmark = pytest.mark.sqlite_only
 
 
 async def test_health_answers_ok(server: RunningServer) -> None:

@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import json
 
 from fastapi import FastAPI
+import httpx
 import pytest
 
 from printernizer_usage_server.server import uvicorn_config
 from printernizer_usage_server.settings import Settings, SettingsError
-from tests.conftest import LogCapture, RunningServer
+from tests.conftest import CLIENT_ADDRESS, LogCapture, RunningServer, ServerFactory
 from tests.payloads import SAMPLE_ID, sample, week
 
 MONDAY = date(2024, 11, 18)
@@ -122,3 +123,32 @@ def test_settings_that_would_fail_open_or_later_are_refused(
 def json_text(payload: object) -> str:
     """Return a payload as the JSON text a client would send."""
     return json.dumps(payload)
+
+
+@pytest.mark.sqlite_only
+async def test_a_body_trickled_in_is_given_up_on(servers: ServerFactory) -> None:
+    """A client that never sends the body it announced gets 408, not a held line."""
+    server = await servers.start(body_timeout_seconds=0.05)
+    url = httpx.URL(str(server.client.base_url))
+    reader, writer = await asyncio.open_connection(
+        url.host, url.port, local_addr=(CLIENT_ADDRESS, 0)
+    )
+    try:
+        writer.write(
+            b"POST /submit HTTP/1.1\r\nHost: stats\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{"
+        )
+        await writer.drain()
+        # The rest never comes; the server's own timer ends the wait.
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+    finally:
+        writer.close()
+
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert json.loads(body) == {"detail": "Request body not received in time"}

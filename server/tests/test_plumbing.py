@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from printernizer_usage_server.auth import KeyCheck, check_api_key
 from printernizer_usage_server.clock import read_clock, utc_now
-from printernizer_usage_server.database import create_engine
+from printernizer_usage_server.database import (
+    create_engine,
+    is_temporarily_unavailable,
+)
 
 
 def test_the_real_clock_is_aware_utc() -> None:
@@ -61,3 +65,9 @@ def test_key_check(
 ) -> None:
     """Keys compare as the bytes sent; a UTF-8 key works from the environment."""
     assert check_api_key(configured, given) is outcome
+
+
+def test_what_counts_as_a_database_briefly_unavailable() -> None:
+    """No free pooled connection is worth a retry; a plain error is not."""
+    assert is_temporarily_unavailable(PoolTimeoutError("every connection busy"))
+    assert not is_temporarily_unavailable(ValueError("a bug"))

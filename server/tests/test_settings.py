@@ -29,6 +29,7 @@ def test_every_variable_is_read() -> None:
             "PNZ_USAGE_RETENTION_DAYS": "365",
             "PNZ_USAGE_MAX_BODY_BYTES": "4096",
             "PNZ_USAGE_PURGE_INTERVAL_SECONDS": "90.5",
+            "PNZ_USAGE_BODY_TIMEOUT_SECONDS": "2.5",
             "UNRELATED": "ignored",
         }
     )
@@ -38,6 +39,7 @@ def test_every_variable_is_read() -> None:
     assert settings.retention_days == 365
     assert settings.max_body_bytes == 4096
     assert settings.purge_interval_seconds == 90.5
+    assert settings.body_timeout_seconds == 2.5
 
 
 def test_blank_values_mean_the_default() -> None:
@@ -50,6 +52,7 @@ def test_blank_values_mean_the_default() -> None:
             "RETENTION_DAYS",
             "MAX_BODY_BYTES",
             "PURGE_INTERVAL_SECONDS",
+            "BODY_TIMEOUT_SECONDS",
         )
     }
     blank["PNZ_USAGE_DATABASE_URL"] = ""
@@ -81,6 +84,9 @@ def test_the_process_environment_is_the_default_source(
         ("PURGE_INTERVAL_SECONDS", "86400.5", "from 0.01 to 86400 seconds"),
         ("PURGE_INTERVAL_SECONDS", "inf", "from 0.01 to 86400 seconds"),
         ("PURGE_INTERVAL_SECONDS", "hourly", "number of seconds"),
+        ("BODY_TIMEOUT_SECONDS", "0", "more than 0 and at most 300 seconds"),
+        ("BODY_TIMEOUT_SECONDS", "301", "more than 0 and at most 300 seconds"),
+        ("BODY_TIMEOUT_SECONDS", "nan", "more than 0 and at most 300 seconds"),
     ],
 )
 def test_invalid_values_are_refused_by_name(

@@ -19,8 +19,8 @@ from printernizer_usage_server.server import NotLoopbackError, Tls
 from tests.conftest import CLIENT_ADDRESS, LogCapture, ServerFactory
 from tests.payloads import sample
 
-# What this module tests does not depend on the database engine.
-pytestmark = pytest.mark.any_engine
+# What this module tests is the same on any engine.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture
