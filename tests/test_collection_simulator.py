@@ -181,6 +181,33 @@ async def test_validation_errors(
     assert server.submissions == []
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("installation", "deployment_mode"), "toaster"),
+        (("installation", "country_code"), "de"),
+        (("printer_fleet", "printer_type_counts"), {"makerbot": 3}),
+    ],
+)
+async def test_what_only_schema_1_0_refuses(
+    server: CollectionSimulator,
+    session: aiohttp.ClientSession,
+    path: tuple[str, ...],
+    value: Any,
+) -> None:
+    """Upstream would take these; schema 1.0, which the simulator applies, does not."""
+    payload = mutate(path, value)
+    assert validate_submission(payload) == []
+
+    status, body, _ = await post(session, server, json.dumps(payload).encode())
+
+    assert status == 422
+    assert {"type": "value_error", "loc": ["body", *path]} in [
+        {"type": item["type"], "loc": item["loc"]} for item in body["detail"]
+    ]
+    assert server.submissions == []
+
+
 def test_lax_values_and_every_error_reported() -> None:
     """Like pydantic's lax mode, "23", 23.0 and "yes" pass; all errors are listed."""
     payload = sample()

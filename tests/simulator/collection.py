@@ -1,8 +1,9 @@
 """A collection-server simulator that speaks the documented submission protocol.
 
-POST /submit validates like the real server (FastAPI-shaped 422 bodies), checks
-the API key (403 without one, 401 for a wrong one; a body that is not JSON is
-422 first), allows 10 submissions per installation per clock hour (then 429
+POST /submit validates like upstream's server (FastAPI-shaped 422 bodies),
+then against schema 1.0 as the project's server does; it checks the API key
+(403 without one, 401 for a wrong one; a body that is not JSON is 422 first),
+allows 10 submissions per installation per clock hour (then 429
 without Retry-After), stores duplicates, and answers 200 with a submission id
 that is reused after deletions. DELETE /installation/{id} deletes and counts.
 Faults can be injected: slow answers, refused connections, 5xx with HTML
@@ -20,223 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
-import re
 import threading
 from typing import Any
 
 from aiohttp import web
 
+from tests.submission_schema import schema_errors
+
 from .server import LoopbackServer, redirect_response
+from .upstream_rules import Errors, error_item, validate_submission
 
-_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
-)
-_REQUIRED_OBJECTS = ("installation", "period", "printer_fleet", "usage_stats")
-_REQUIRED_STRINGS = (
-    "installation_id",
-    "app_version",
-    "platform",
-    "deployment_mode",
-    "country_code",
-)
 SUBMISSIONS_PER_HOUR = 10
-
-
-_TRUE = {"true", "t", "yes", "y", "on", "1"}
-_FALSE = {"false", "f", "no", "n", "off", "0"}
-
-type Errors = list[dict[str, Any]]
-type Loc = list[str | int]
-
-
-def _error(kind: str, loc: Loc, msg: str, value: Any) -> dict[str, Any]:
-    return {"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}
-
-
-def _int_error(loc: Loc, value: Any) -> dict[str, Any] | None:
-    """Check a value as pydantic's lax int does: 23, 23.0 and "23" pass."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return _error("int_type", loc, "Input should be a valid integer", value)
-    if isinstance(value, str):
-        if value.strip().lstrip("-").isdigit():
-            return None
-        return _error(
-            "int_parsing",
-            loc,
-            "Input should be a valid integer, unable to parse string as an integer",
-            value,
-        )
-    if isinstance(value, float) and not value.is_integer():
-        return _error(
-            "int_from_float",
-            loc,
-            "Input should be a valid integer, got a number with a fractional part",
-            value,
-        )
-    return None
-
-
-def _bool_error(loc: Loc, value: Any) -> dict[str, Any] | None:
-    """Check a value as pydantic's lax bool does: true, 1 and "yes" pass."""
-    if isinstance(value, bool) or value in (0, 1):
-        return None
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return None
-    return _error(
-        "bool_parsing",
-        loc,
-        "Input should be a valid boolean, unable to interpret input",
-        value,
-    )
-
-
-def _check_count(errors: Errors, loc: Loc, value: Any) -> None:
-    """Check a count: an integer (lax) of at least 0."""
-    if (problem := _int_error(loc, value)) is not None:
-        errors.append(problem)
-    elif int(value) < 0:
-        errors.append(
-            _error(
-                "greater_than_equal",
-                loc,
-                "Input should be greater than or equal to 0",
-                value,
-            )
-        )
-
-
-def _check_datetime(errors: Errors, loc: Loc, value: Any) -> None:
-    """Check a full date-time; a bare date is refused, as by the real server."""
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
-        errors.append(
-            _error("datetime_parsing", loc, "Input should be a valid datetime", value)
-        )
-
-
-def _check_mapping(
-    errors: Errors,
-    loc: Loc,
-    value: Any,
-    item_error: Callable[[Loc, Any], dict[str, Any] | None],
-) -> None:
-    if not isinstance(value, dict):
-        errors.append(
-            _error("dict_type", loc, "Input should be a valid dictionary", value)
-        )
-        return
-    for key, item in value.items():
-        if (problem := item_error([*loc, key], item)) is not None:
-            errors.append(problem)
-
-
-def validate_submission(body: Any) -> Errors:
-    """Return every validation error the real server reports; empty when valid."""
-    if not isinstance(body, dict):
-        return [_error("model_attributes_type", [], "Input should be an object", body)]
-    errors: Errors = []
-    sections: dict[str, dict[str, Any]] = {}
-    for name in _REQUIRED_OBJECTS:
-        if name not in body:
-            errors.append(_error("missing", [name], "Field required", body))
-        elif not isinstance(body[name], dict):
-            errors.append(
-                _error(
-                    "model_attributes_type",
-                    [name],
-                    "Input should be an object",
-                    body[name],
-                )
-            )
-        else:
-            sections[name] = body[name]
-    validators = {
-        "installation": _validate_installation,
-        "period": _validate_period,
-        "printer_fleet": _validate_fleet,
-        "usage_stats": _validate_usage,
-    }
-    for name, section in sections.items():
-        validators[name](errors, section)
-    if body.get("error_summary") is not None:
-        _check_mapping(errors, ["error_summary"], body["error_summary"], _int_error)
-    if body.get("submission_timestamp") is not None:
-        _check_datetime(errors, ["submission_timestamp"], body["submission_timestamp"])
-    return errors
-
-
-def _validate_installation(errors: Errors, installation: dict[str, Any]) -> None:
-    for name in _REQUIRED_STRINGS:
-        loc: Loc = ["installation", name]
-        if name not in installation:
-            errors.append(_error("missing", loc, "Field required", installation))
-        elif not isinstance(installation[name], str):
-            errors.append(
-                _error(
-                    "string_type",
-                    loc,
-                    "Input should be a valid string",
-                    installation[name],
-                )
-            )
-    if installation.get("first_seen") is not None:
-        _check_datetime(
-            errors, ["installation", "first_seen"], installation["first_seen"]
-        )
-    python = installation.get("python_version")
-    if python is not None and not isinstance(python, str):
-        errors.append(
-            _error(
-                "string_type",
-                ["installation", "python_version"],
-                "Input should be a valid string",
-                python,
-            )
-        )
-
-
-def _validate_period(errors: Errors, period: dict[str, Any]) -> None:
-    for name in ("start", "end"):
-        if name not in period:
-            errors.append(_error("missing", ["period", name], "Field required", period))
-        else:
-            _check_datetime(errors, ["period", name], period[name])
-    if "duration_days" in period:
-        _check_count(errors, ["period", "duration_days"], period["duration_days"])
-
-
-def _validate_fleet(errors: Errors, fleet: dict[str, Any]) -> None:
-    if "printer_count" in fleet:
-        _check_count(errors, ["printer_fleet", "printer_count"], fleet["printer_count"])
-    types = fleet.get("printer_types", [])
-    if not (isinstance(types, list) and all(isinstance(item, str) for item in types)):
-        errors.append(
-            _error(
-                "list_type",
-                ["printer_fleet", "printer_types"],
-                "Input should be a valid list",
-                types,
-            )
-        )
-    if fleet.get("printer_type_counts") is not None:
-        _check_mapping(
-            errors,
-            ["printer_fleet", "printer_type_counts"],
-            fleet["printer_type_counts"],
-            _int_error,
-        )
-
-
-def _validate_usage(errors: Errors, usage: dict[str, Any]) -> None:
-    for name in ("job_count", "file_count", "upload_count", "uptime_hours"):
-        if name in usage:
-            _check_count(errors, ["usage_stats", name], usage[name])
-    if usage.get("feature_usage") is not None:
-        _check_mapping(
-            errors,
-            ["usage_stats", "feature_usage"],
-            usage["feature_usage"],
-            _bool_error,
-        )
 
 
 @dataclass
@@ -403,12 +198,12 @@ class CollectionSimulator(LoopbackServer):
             body = json.loads(raw)
         except ValueError:
             return web.json_response(
-                {"detail": [_error("json_invalid", [0], "JSON decode error", {})]},
+                {"detail": [error_item("json_invalid", [0], "JSON decode error", {})]},
                 status=422,
             )
         if (problem := self._key_problem(request)) is not None:
             return problem
-        if errors := validate_submission(body):
+        if errors := validate_submission(body) or _schema_error_items(body):
             return web.json_response({"detail": errors}, status=422)
         installation_id = body["installation"]["installation_id"]
         now = self.clock()
@@ -458,6 +253,23 @@ class CollectionSimulator(LoopbackServer):
                 "message": f"Deleted {deleted} submissions",
             }
         )
+
+
+def _schema_error_items(body: Any) -> Errors:
+    """Return an item for each place schema 1.0 refuses, as the project's server does.
+
+    Only the project's server checks the schema; a payload the integration
+    builds must pass it, so every test that sends to the simulator checks that.
+    """
+    return [
+        error_item(
+            "value_error",
+            path.split(".") if path else [],
+            "Input is not allowed by schema 1.0",
+            None,
+        )
+        for path in schema_errors(body)
+    ]
 
 
 def main() -> None:
