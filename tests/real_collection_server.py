@@ -9,19 +9,22 @@ server skip, unless PNZ_USAGE_TEST_REQUIRE_SERVER says it must be there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 import os
 from pathlib import Path
-import socket
 import ssl
 import subprocess
 import sys
+import time
 from typing import Final
+import urllib.request
 
 import aiohttp
 import pytest
+
+from tests.simulator.server import free_loopback_port
 
 SERVER_FOLDER: Final = Path(__file__).parents[1] / "server"
 SERVER_PYTHON: Final = SERVER_FOLDER / ".venv" / "bin" / "python"
@@ -54,78 +57,98 @@ def server_python() -> Path:
     pytest.skip(f"{message}; scripts/test makes it on the primary leg")
 
 
-def free_loopback_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def running_collection_server(
-    folder: Path,
-    certfile: Path,
-    keyfile: Path,
-    trust: ssl.SSLContext,
-    port: int | None = None,
-) -> AsyncIterator[RealCollectionServer]:
-    """Run the server over TLS with `certfile`, until the block ends.
-
-    It is ready when /health answers over TLS that `trust` accepts.
-    """
+def _start(
+    folder: Path, port: int, arguments: list[str], api_key: str | None
+) -> tuple[subprocess.Popen[bytes], RealCollectionServer]:
+    """Start `serve` with `arguments` on `port`; its output goes to a log file."""
     python = server_python()
-    port = port or free_loopback_port()
     database = folder / "collection.db"
     log = folder / "collection-server.log"
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "PNZ_USAGE_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
     }
+    if api_key is not None:
+        environment["PNZ_USAGE_API_KEYS"] = api_key
+    scheme = "https" if "--certfile" in arguments else "http"
     with log.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            python,
-            "-m",
-            "printernizer_usage_server",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--certfile",
-            str(certfile),
-            "--keyfile",
-            str(keyfile),
+        process = subprocess.Popen(  # noqa: S603 - our own arguments, no shell
+            [
+                str(python),
+                "-m",
+                "printernizer_usage_server",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *arguments,
+            ],
             cwd=SERVER_FOLDER,
             env=environment,
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    server = RealCollectionServer(f"https://127.0.0.1:{port}", database, log)
+    return process, RealCollectionServer(f"{scheme}://127.0.0.1:{port}", database, log)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    process.wait()
+
+
+def _fail_if_exited(
+    server: RealCollectionServer, process: subprocess.Popen[bytes]
+) -> None:
+    if process.poll() is not None:
+        sys.stderr.write(server.log.read_text(errors="replace"))
+        pytest.fail(f"the collection server exited with {process.returncode}")
+
+
+@asynccontextmanager
+async def running_collection_server(
+    folder: Path, certfile: Path, keyfile: Path, trust: ssl.SSLContext
+) -> AsyncIterator[RealCollectionServer]:
+    """Run the server over TLS with `certfile`, until the block ends.
+
+    It is ready when /health answers over TLS that `trust` accepts.
+    """
+    process, server = _start(
+        folder,
+        free_loopback_port(),
+        ["--certfile", str(certfile), "--keyfile", str(keyfile)],
+        None,
+    )
     try:
-        await _wait_until_serving(server, process, trust)
+        connector = aiohttp.TCPConnector(ssl=trust)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            while True:
+                _fail_if_exited(server, process)
+                with suppress(aiohttp.ClientConnectionError):
+                    async with session.get(f"{server.base_url}/health") as response:
+                        if response.status == 200:
+                            break
+                await asyncio.sleep(_READINESS_POLL_SECONDS)
         yield server
     finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
+        _stop(process)
 
 
-async def _wait_until_serving(
-    server: RealCollectionServer,
-    process: asyncio.subprocess.Process,
-    trust: ssl.SSLContext,
-) -> None:
-    connector = aiohttp.TCPConnector(ssl=trust)
-    async with aiohttp.ClientSession(connector=connector) as session:
+@contextmanager
+def serving_collection_server(
+    folder: Path, api_key: str
+) -> Iterator[RealCollectionServer]:
+    """Run the server on plain HTTP (loopback only) with `api_key`, once it is up."""
+    process, server = _start(folder, free_loopback_port(), [], api_key)
+    try:
         while True:
-            if process.returncode is not None:
-                sys.stderr.write(server.log.read_text(errors="replace"))
-                pytest.fail(f"the collection server exited with {process.returncode}")
-            try:
-                async with session.get(f"{server.base_url}/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(_READINESS_POLL_SECONDS)
+            _fail_if_exited(server, process)
+            health = f"{server.base_url}/health"
+            with suppress(OSError), urllib.request.urlopen(health) as answer:  # noqa: S310 - our loopback URL
+                if answer.status == 200:
+                    break
+            time.sleep(_READINESS_POLL_SECONDS)
+        yield server
+    finally:
+        _stop(process)

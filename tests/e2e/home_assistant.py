@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import json
 from pathlib import Path
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from typing import IO, Any
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from tests.simulator.server import free_loopback_port
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "printernizer_usage"
 # Every wait is a hang guard, not a speed limit: a start takes seconds, and
@@ -22,13 +23,6 @@ HANG_GUARD = 600.0
 
 class HomeAssistantError(AssertionError):
     """Home Assistant answered with an unexpected status."""
-
-
-def free_loopback_port() -> int:
-    """Return a port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

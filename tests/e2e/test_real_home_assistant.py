@@ -2,22 +2,27 @@
 
 Onboarding, adding the integration twice (declining and consenting), reading
 sensors, every action, options, a restart and removal: what the in-process
-tests check piece by piece, here through the same doors a user goes through.
+tests check piece by piece, here through the same doors a user goes through;
+and a week sent to the project's real collection server and deleted there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import closing, suppress
+from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 import re
+import sqlite3
 import time
 from typing import Any
 
 import pytest
 
 from custom_components.printernizer_usage.const import DOMAIN
+from custom_components.printernizer_usage.payload import week_start
+from tests.real_collection_server import serving_collection_server
 from tests.simulator.collection import CollectionSimulator
 from tests.simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
 
@@ -259,3 +264,57 @@ def test_a_user_journey_through_a_real_home_assistant(
     assert not re.search(r"(ERROR|CRITICAL) \(\w+\) \[custom_components", log)
     assert "Detected blocking call" not in log
     assert "Detected that custom integration" not in log
+
+
+def test_a_week_reaches_the_real_collection_server_and_leaves_it_again(
+    home_assistant: HomeAssistantProcess,
+    printernizer: PrinternizerSimulator,
+    tmp_path: Path,
+) -> None:
+    """From a real hass to the project's real server process, and deleted again.
+
+    A week cannot pass in real time: the consent given through the flow is
+    moved two weeks back in the statistics file while hass is stopped, so
+    that last week is whole and consented when hass starts again.
+    """
+    ha = home_assistant
+    api_key = "e2e-collection-key-5d0c"
+    folder = tmp_path / "collection-server"
+    folder.mkdir()
+    with serving_collection_server(folder, api_key) as server:
+        entry = add_entry(
+            ha,
+            {"url": printernizer.url},
+            {"share_statistics": True},
+            {"collection_url": server.base_url, "collection_api_key": api_key},
+        )
+        wait_until_loaded(ha, entry)
+        assert ha.stop() == 0
+        statistics = ha.config_dir / ".storage" / DOMAIN / f"{entry}.db"
+        two_weeks_ago = datetime.now(UTC) - timedelta(days=14)
+        with closing(sqlite3.connect(statistics)) as db, db:
+            changed = db.execute(
+                "UPDATE consent_change SET at = ?", (two_weeks_ago.isoformat(),)
+            ).rowcount
+        assert changed == 1
+        ha.start()
+        wait_until_loaded(ha, entry)
+        last_week = week_start(datetime.now(UTC).date()) - timedelta(weeks=1)
+
+        submitted = ha.call(DOMAIN, "submit_now", config_entry_id=entry)
+
+        assert submitted["sent_weeks"] == [last_week.isoformat()]
+        # The random id is drawn when the first payload is built.
+        installation_id = export(ha, entry)["installation"]["installation_id"]
+        assert installation_id.encode() in server.database_bytes()
+
+        deletion = ha.call(DOMAIN, "request_remote_deletion", config_entry_id=entry)
+
+        assert [r["status"] for r in deletion["requests"]] == ["acknowledged"]
+        assert installation_id.encode() not in server.database_bytes()
+        server_log = server.log.read_text()
+        assert "route=/submit status=200" in server_log
+        assert "deletion day=" in server_log
+        assert installation_id not in server_log
+    assert ha.stop() == 0
+    assert api_key not in ha.log()
