@@ -198,6 +198,6 @@ run_server_suite() {
   prepare_server_venv || return 1
   ensure_postgresql || return 1
   local python=${SERVER_VENV#server/}/bin/python
-  (cd server && "$python" -m mypy --strict printernizer_usage_server &&
+  (cd server && "$python" -m mypy --strict printernizer_usage_server benchmarks &&
     PNZ_USAGE_TEST_REQUIRE_POSTGRESQL=1 "$python" -m pytest -p no:cacheprovider -q)
 }

@@ -161,8 +161,13 @@ class PostgresUnavailableError(RuntimeError):
 class PostgresCluster:
     """A cluster in a temporary folder, for one test session."""
 
-    def __init__(self) -> None:
-        """Find the server programs; nothing starts until start()."""
+    def __init__(self, *, durable: bool = False) -> None:
+        """Find the server programs; nothing starts until start().
+
+        `durable` keeps PostgreSQL's defaults (sync to disk at each commit),
+        as a deployment has them; the tests do without.
+        """
+        self._durable = durable
         self._bin = _postgresql_bin_folder()
         self._as_postgres = (
             ["runuser", "-u", SUPERUSER, "--"] if os.geteuid() == 0 else []
@@ -180,6 +185,10 @@ class PostgresCluster:
         if self._as_postgres:
             shutil.chown(self._root, user=SUPERUSER)
         self._root.chmod(0o700)
+        # No TCP listener.
+        options = f"-c listen_addresses='' -c unix_socket_directories={self._root}"
+        if not self._durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._program(
             "initdb",
             "--pgdata",
@@ -200,9 +209,7 @@ class PostgresCluster:
             str(self._root / "server.log"),
             "--wait",
             "--options",
-            # No TCP listener; durability is not what these tests are about.
-            f"-c listen_addresses='' -c unix_socket_directories={self._root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            options,
             "start",
         )
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the collection server: figures against baselines of the same run."""
