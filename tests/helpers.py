@@ -65,14 +65,18 @@ def _texts(tree: Any) -> Iterator[str]:
 
 
 def assert_placeholders_supplied(result: Mapping[str, Any], flow: str) -> None:
-    """Check that a form supplies every placeholder of its English strings.
+    """Check that a step supplies every placeholder of its English strings.
 
     `flow` is "config" or "options"; the strings are the step's own and those
-    of the errors it shows.
+    of the errors it shows, or for an abort its reason's.
     """
     strings = json.loads(ENGLISH.read_text(encoding="utf-8"))[flow]
-    texts = [*_texts(strings["step"][result["step_id"]])]
-    texts += [strings["error"][error] for error in (result["errors"] or {}).values()]
+    if result["type"] == "abort":
+        texts = [strings["abort"][result["reason"]]]
+    else:
+        texts = [*_texts(strings["step"][result["step_id"]])]
+        errors = result.get("errors") or {}
+        texts += [strings["error"][error] for error in errors.values()]
     used = {name for text in texts for name in PLACEHOLDER.findall(text)}
     assert used <= set(result["description_placeholders"] or {}), used
 

@@ -19,7 +19,6 @@ from custom_components.printernizer_usage import (
     sharing_book,
     sharing_settings,
 )
-from custom_components.printernizer_usage.config_flow import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.const import (
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
@@ -27,6 +26,7 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     PRIVACY_URL,
 )
+from custom_components.printernizer_usage.options_flow import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.payload import (
     PAYLOAD_FIELDS,
     PayloadField,

@@ -1,4 +1,4 @@
-"""What the privacy step shows: a preview of the payload, from facts read now."""
+"""What the forms show of a payload: the privacy step's preview from facts read now."""
 
 from __future__ import annotations
 
@@ -30,9 +30,14 @@ async def async_privacy_placeholders(
         )
     )
     return {
-        "preview": f"```json\n{json.dumps(payload, indent=2)}\n```",
+        "preview": as_json_block(payload),
         "privacy_url": PRIVACY_URL,
     }
+
+
+def as_json_block(payload: object) -> str:
+    """Return a payload as a Markdown code block, as the forms show it."""
+    return f"```json\n{json.dumps(payload, indent=2)}\n```"
 
 
 async def async_live_facts(

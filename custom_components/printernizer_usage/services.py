@@ -1,10 +1,8 @@
-"""Actions that give users their rights over the local statistics."""
+"""Actions that give users their rights over the local statistics (see rights.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import date, timedelta
-import sqlite3
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -16,25 +14,17 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import (
-    HomeAssistantError,
     ServiceValidationError,
     Unauthorized,
     UnknownUser,
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
-from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
+from . import rights
 from .const import DOMAIN
-from .coordinator import PrinternizerUsageConfigEntry, store_path
-from .http import async_sign_export_path
-from .outbox import waiting_deletions
-from .payload import WEEK, week_start
-from .recorded_history import async_forget_recorded_history
-from .store import LocalStatisticsStore
-from .store_worker import async_call_once
-from .targets import DeletionTargets, TargetsUnavailableError
+from .coordinator import PrinternizerUsageConfigEntry
 
 ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 ATTR_WEEK = "week"
@@ -48,8 +38,6 @@ SERVICE_SUBMIT_NOW = "submit_now"
 
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 PREVIEW_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_WEEK): cv.date})
-# Days are counted from 1970 in the store, and no week after this one has data.
-FIRST_PREVIEW_WEEK = date(1970, 1, 5)
 DELETE_LOCAL_SCHEMA = ENTRY_SCHEMA.extend(
     {vol.Optional(ATTR_ALSO_REQUEST_REMOTE_DELETION, default=False): cv.boolean}
 )
@@ -95,66 +83,21 @@ def _loaded_entry(
 async def _async_export_statistics(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Return the export, and a short-lived path to download it as a file.
-
-    The path comes only with a call from a signed-in session, the only kind
-    it works for.
-    """
+    """Return the export, and a short-lived path to download it as a file."""
     await _async_require_admin(call)
-    entry = _loaded_entry(call.hass, data)
-    export = await entry.runtime_data.sharing.async_export()
-    if (path := async_sign_export_path(call.hass, entry.entry_id)) is not None:
-        export["download_path"] = path
-    return export
+    return await rights.async_export(call.hass, _loaded_entry(call.hass, data))
 
 
 async def _async_delete_local_statistics(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Delete everything local but deletion targets; say what went and what stays.
-
-    The entry is unloaded meanwhile, so that no poll or send touches the file
-    while it is emptied, and starts afresh afterwards. Before anything goes,
-    every (id, server) pair the file or a damaged copy shows data went to is
-    kept outside it, so a deletion can still be requested there.
-    """
+    """Delete everything local but deletion targets; say what went and what stays."""
     await _async_require_admin(call)
-    hass = call.hass
-    entry = _loaded_entry(hass, data)
-    if data[ATTR_ALSO_REQUEST_REMOTE_DELETION]:
-        await entry.runtime_data.sharing.async_request_remote_deletion()
-    await hass.config_entries.async_unload(entry.entry_id)
-    now = dt_util.utcnow()
-    path = store_path(hass, entry.entry_id)
-    targets = DeletionTargets(hass, entry.entry_id)
-    try:
-        await targets.async_load()
-        pairs, requested, copies = await async_call_once(
-            path, now, LocalStatisticsStore.deletion_targets, targets.merged_copies
-        )
-        await targets.async_merge(pairs, requested, copies)
-        result: dict[str, Any] = await async_call_once(
-            path, now, LocalStatisticsStore.delete_local_statistics, now
-        )
-        result["home_assistant_history"] = await async_forget_recorded_history(
-            hass, entry.entry_id
-        )
-    except (sqlite3.Error, OSError, TargetsUnavailableError) as err:
-        # A target that could not be kept stops the deletion before anything goes.
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="local_deletion_failed"
-        ) from err
-    finally:
-        await hass.config_entries.async_setup(entry.entry_id)
-    waiting = {
-        (row["installation_id"], row["endpoint"])
-        for row in result["kept_until_acknowledged"]
-    }
-    result["kept_as_deletion_targets"] = [
-        {"installation_id": installation_id, "endpoint": endpoint}
-        for installation_id, endpoint in sorted(targets.pairs - waiting)
-    ]
-    return result
+    return await rights.async_delete_local_statistics(
+        call.hass,
+        _loaded_entry(call.hass, data),
+        also_request_remote_deletion=data[ATTR_ALSO_REQUEST_REMOTE_DELETION],
+    )
 
 
 async def _async_preview_payload(
@@ -163,48 +106,27 @@ async def _async_preview_payload(
     """Show the payload of the last closed UTC week, or of the week holding a date."""
     await _async_require_admin(call)
     entry = _loaded_entry(call.hass, data)
-    this_week = week_start(dt_util.utcnow().date())
-    week = week_start(data.get(ATTR_WEEK) or this_week - WEEK)
-    if not FIRST_PREVIEW_WEEK <= week <= this_week:
+    try:
+        week = rights.preview_week(data.get(ATTR_WEEK), dt_util.utcnow().date())
+    except rights.WeekOutOfRangeError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="week_out_of_range",
             translation_placeholders={
-                "earliest": FIRST_PREVIEW_WEEK.isoformat(),
-                "latest": (this_week + WEEK - timedelta(days=1)).isoformat(),
+                "earliest": err.earliest.isoformat(),
+                "latest": err.latest.isoformat(),
             },
-        )
+        ) from err
     return await entry.runtime_data.sharing.async_preview(week)
 
 
 async def _async_request_remote_deletion(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Ask every server an id submitted to to delete it; report each request.
-
-    The first attempt is made before answering; a request not acknowledged
-    yet is retried on the deletion schedule.
-    """
+    """Ask every server an id submitted to to delete it; report each request."""
     await _async_require_admin(call)
-    sharing = _loaded_entry(call.hass, data).runtime_data.sharing
-    queued = await sharing.async_request_remote_deletion()
-    await sharing.async_send_due()
-    waiting = {
-        (row.installation_id, row.endpoint): row
-        for row in waiting_deletions(sharing.book.outbox)
-    }
-    requests: list[JsonValueType] = []
-    for row in queued:
-        current = waiting.get((row.installation_id, row.endpoint))
-        requests.append(
-            {
-                "installation_id": row.installation_id,
-                "endpoint": row.endpoint,
-                "status": "acknowledged" if current is None else current.status.value,
-                "next_attempt": None if current is None else current.due_at.isoformat(),
-            }
-        )
-    return {"requests": requests}
+    entry = _loaded_entry(call.hass, data)
+    return {"requests": await rights.async_request_remote_deletion(entry)}
 
 
 async def _async_regenerate_installation_id(

@@ -1,0 +1,83 @@
+"""The collection-server form, shared by the setup and the options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .const import (
+    CONF_COLLECTION_API_KEY,
+    CONF_COLLECTION_URL,
+    CONF_FORMER_COLLECTION_KEYS,
+)
+from .outbox import AttemptResult
+from .outgoing import new_collection_session
+from .submitter import async_check_health, is_api_key
+from .urls import CollectionUrlError, is_collection_url, normalise_collection_url
+
+# Addresses go into the forms as placeholders: translations hold no URLs.
+COLLECTION_URL_PLACEHOLDERS = {"example_url": "https://stats.example.org"}
+COLLECTION_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_COLLECTION_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        vol.Optional(CONF_COLLECTION_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+async def async_check_collection_server(
+    user_input: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return the collection-server options if the server answers, else errors."""
+    try:
+        url = normalise_collection_url(user_input[CONF_COLLECTION_URL])
+    except CollectionUrlError as err:
+        return {}, {CONF_COLLECTION_URL: err.reason}
+    async with new_collection_session() as session:
+        health = await async_check_health(session, url)
+    if health is AttemptResult.REDIRECTED:
+        return {}, {"base": "collection_redirects"}
+    if health is not AttemptResult.ACCEPTED:
+        return {}, {"base": "collection_unreachable"}
+    key = user_input.get(CONF_COLLECTION_API_KEY, "").strip()
+    if not is_api_key(key):
+        return {}, {CONF_COLLECTION_API_KEY: "invalid_api_key"}
+    return {CONF_COLLECTION_URL: url, CONF_COLLECTION_API_KEY: key}, {}
+
+
+def keys_for_server(
+    options: Mapping[str, Any], server: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the server options with the key that belongs to the address.
+
+    A key typed in is that address's. Left empty, the address keeps its own
+    key: the current one, or the one kept from when it was the server before;
+    a new address starts with none. The key of the server being left is kept
+    for its deletion requests (the coordinator forgets it once none can come).
+    """
+    url, typed = server[CONF_COLLECTION_URL], server[CONF_COLLECTION_API_KEY]
+    old_url = options.get(CONF_COLLECTION_URL)
+    old_key = options.get(CONF_COLLECTION_API_KEY) or ""
+    former = dict(options.get(CONF_FORMER_COLLECTION_KEYS) or {})
+    # Only an address the forms could have stored keeps its key: a hand-edited
+    # one never received anything.
+    if old_url != url and old_key and is_collection_url(old_url):
+        former[old_url] = old_key
+    own = old_key if url == old_url else former.get(url, "")
+    former.pop(url, None)
+    return {
+        CONF_COLLECTION_URL: url,
+        CONF_COLLECTION_API_KEY: typed or own,
+        CONF_FORMER_COLLECTION_KEYS: former,
+    }
