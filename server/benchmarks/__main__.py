@@ -128,15 +128,14 @@ async def run(
                 LIMIT,
             ),
         ]
-        if engine == "postgresql":
-            table.append(
-                Row(
-                    f"{name}: compaction at {size} (vs {baseline})",
-                    large.compaction * 1e3,
-                    small.compaction * 1e3,
-                    "ms",
-                )
+        table.append(
+            Row(
+                f"{name}: compaction at {size} (vs {baseline})",
+                large.compaction * 1e3,
+                small.compaction * 1e3,
+                "ms",
             )
+        )
     return table
 
 

@@ -29,7 +29,7 @@ from printernizer_usage_server.compaction import (
     rewrite_tables,
 )
 from printernizer_usage_server.database import session_factory
-from printernizer_usage_server.models import Submission
+from printernizer_usage_server.models import Submission, new_submission_id
 from printernizer_usage_server.settings import DEFAULT_RETENTION_DAYS
 from printernizer_usage_server.stored_fields import stored_fields
 from tests.payloads import sample
@@ -38,9 +38,7 @@ WEEKS_EACH: Final = 10
 EXPIRED_ROWS: Final = 100
 EXPIRED_BATCHES: Final = 5
 DELETIONS: Final = 50
-COLUMNS: Final = [
-    column.name for column in Submission.__table__.columns if column.name != "id"
-]
+COLUMNS: Final = [column.name for column in Submission.__table__.columns]
 # Fixed, so that a run is repeatable and both engines get the same rows.
 SEED: Final = 20261204
 
@@ -81,6 +79,7 @@ def rows(count: int, today: date) -> Iterator[tuple[Any, ...]]:
     def week(number: int, start: date) -> tuple[Any, ...]:
         values = {
             **template,
+            "id": new_submission_id(),
             "installation_id": _installation_id(number),
             "period_start": start,
             "period_end": start + timedelta(days=7),

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from printernizer_usage_server import storage
 from printernizer_usage_server.app import create_app
-from printernizer_usage_server.clock import read_clock, utc_now
+from printernizer_usage_server.clock import utc_now
 from printernizer_usage_server.database import create_engine, session_factory
 from printernizer_usage_server.logging_policy import configure_cli_logging
 from printernizer_usage_server.migration import upgrade_to_head
+from printernizer_usage_server.purge_task import PeriodicPurge
 from printernizer_usage_server.server import (
     NotLoopbackError,
     Tls,
@@ -43,7 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     if arguments.command == "serve":
         config = uvicorn_config(
-            create_app(settings), arguments.host, arguments.port, tls
+            create_app(settings),
+            arguments.host,
+            arguments.port,
+            tls,
+            settings.head_timeout_seconds,
         )
         uvicorn.Server(config).run()
     elif arguments.command == "migrate":
@@ -123,8 +127,14 @@ async def _purge(settings: Settings) -> int:
     try:
         # A purge on a database not yet migrated would find no table.
         await upgrade_to_head(engine)
-        return await storage.purge(
-            session_factory(engine), read_clock(utc_now), settings.retention_days
+        # The service's own run: it also clears what it deleted from the files.
+        purge = PeriodicPurge(
+            engine,
+            session_factory(engine),
+            utc_now,
+            settings.retention_days,
+            settings.purge_interval_seconds,
         )
+        return await purge.run_once()
     finally:
         await engine.dispose()

@@ -1,15 +1,17 @@
-"""Leave no bytes of deleted rows in PostgreSQL's table and index files.
+"""Leave no bytes of deleted rows in the database's files.
 
-SQLite overwrites a deleted row in place (secure_delete, see database.py).
-PostgreSQL only marks a deleted or updated row dead; its bytes stay in the
-table's and its indexes' files, and a plain VACUUM makes the space reusable
-without clearing it. VACUUM FULL writes each table and its indexes into new
-files and removes the old ones.
+SQLite overwrites a deleted row in place (secure_delete, see database.py),
+but copies of an index entry that a page split or defragmentation left in a
+page's free space stay: VACUUM writes the whole file anew. PostgreSQL only
+marks a deleted or updated row dead; its bytes stay in the table's and its
+indexes' files, and a plain VACUUM makes the space reusable without clearing
+it. VACUUM FULL writes each table and its indexes into new files and removes
+the old ones.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,10 +26,21 @@ REWRITTEN_AFTER_DELETIONS: Final = ("submission",)
 
 
 async def rewrite_tables(engine: AsyncEngine, tables: Sequence[str]) -> None:
-    """Rewrite `tables` on PostgreSQL; on SQLite there is nothing to do."""
-    if engine.dialect.name != "postgresql" or not tables:
+    """Rewrite `tables` on PostgreSQL; on SQLite, the whole file once weeks went."""
+    if engine.dialect.name == "sqlite":
+        if set(REWRITTEN_AFTER_DELETIONS) & set(tables):
+            await _vacuum_sqlite(engine)
         return
     async with engine.connect() as connection:
         # VACUUM cannot run inside a transaction.
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.exec_driver_sql(f"VACUUM FULL {', '.join(tables)}")
+
+
+async def _vacuum_sqlite(engine: AsyncEngine) -> None:
+    # On the driver's own connection: every transaction through SQLAlchemy
+    # begins at once (database.py), and VACUUM cannot run inside one.
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection  # aiosqlite's connection
+        await driver.execute("VACUUM")

@@ -26,9 +26,13 @@ def guard_loggers() -> None:
 
 
 def configure_cli_logging() -> None:
-    """Send INFO and above to standard error, one line per record."""
+    """Send INFO and above to standard error, one line per record, with no time.
+
+    A deletion's line names its day and no more; a time of day beside it, or
+    beside each accepted week, would be more than the service keeps.
+    """
     logging.basicConfig(
         level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format="%(levelname)s %(name)s %(message)s",
     )
     guard_loggers()

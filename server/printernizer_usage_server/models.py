@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+import secrets
 from typing import Any, Final
 
-from sqlalchemy import JSON, Date, DateTime, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Fixed constraint names, so that the hand-written migrations can name them.
@@ -21,6 +31,19 @@ NAMING_CONVENTION: Final = {
 _JSON_MAP: Final = JSON(none_as_null=True)
 
 
+# Every id is exact in any JSON reader (JavaScript's numbers included).
+MAX_SUBMISSION_ID: Final = 2**53 - 1
+
+
+def new_submission_id() -> int:
+    """Return a random submission id from 1 to MAX_SUBMISSION_ID.
+
+    Two weeks drawing the same id is as likely as one in a billion at ten
+    million stored weeks; the second would fail once and be sent again.
+    """
+    return secrets.randbelow(MAX_SUBMISSION_ID) + 1
+
+
 class Base(DeclarativeBase):
     """The declarative base of every table."""
 
@@ -34,13 +57,13 @@ class Submission(Base):
     # replaced and of the new id could be linked by when they came in.
 
     __tablename__ = "submission"
-    __table_args__: Any = (
-        UniqueConstraint("installation_id", "period_start"),
-        # SQLite would otherwise hand a deleted row's id to the next one.
-        {"sqlite_autoincrement": True},
-    )
+    __table_args__: Any = (UniqueConstraint("installation_id", "period_start"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Drawn at random, not counted up: counted ids would tell in which order
+    # the weeks arrived, and so, beside any time-stamped log line, when.
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, default=new_submission_id
+    )
     installation_id: Mapped[str] = mapped_column(String(36), index=True)
     period_start: Mapped[date] = mapped_column(Date)
     # The purge selects by it.

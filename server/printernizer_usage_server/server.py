@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from printernizer_usage_server.head_timeout import with_head_timeout
+from printernizer_usage_server.settings import DEFAULT_HEAD_TIMEOUT_SECONDS
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -45,13 +48,22 @@ def check_loopback(host: str) -> None:
 
 
 def uvicorn_config(
-    app: FastAPI, host: str = "127.0.0.1", port: int = 8080, tls: Tls | None = None
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    tls: Tls | None = None,
+    head_timeout_seconds: float = DEFAULT_HEAD_TIMEOUT_SECONDS,
 ) -> uvicorn.Config:
-    """Return the uvicorn configuration the service runs with."""
+    """Return the uvicorn configuration the service runs with.
+
+    A request's head must arrive within `head_timeout_seconds` of the
+    connection's start or of the last answer (head_timeout.py).
+    """
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=with_head_timeout(head_timeout_seconds),
         ssl_certfile=None if tls is None else str(tls.certfile),
         ssl_keyfile=None if tls is None else str(tls.keyfile),
         # uvicorn's access log writes the client's address and the full path.

@@ -15,6 +15,8 @@ DEFAULT_MAX_BODY_BYTES: Final = 8192
 DEFAULT_PURGE_INTERVAL_SECONDS: Final = 3600.0
 # A week's payload is a few hundred bytes: any client sends it in well under this.
 DEFAULT_BODY_TIMEOUT_SECONDS: Final = 10.0
+# The same for a request's head, from the connection's start or the last answer.
+DEFAULT_HEAD_TIMEOUT_SECONDS: Final = 10.0
 MAX_BODY_TIMEOUT_SECONDS: Final = 300.0
 # A century: longer cannot be meant, and dates that far back do not exist.
 MAX_RETENTION_DAYS: Final = 36_500
@@ -40,6 +42,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     purge_interval_seconds: float = DEFAULT_PURGE_INTERVAL_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    head_timeout_seconds: float = DEFAULT_HEAD_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
         """Refuse values the service cannot work with."""
@@ -61,14 +64,13 @@ class Settings:
                 f"{MAX_PURGE_INTERVAL_SECONDS:g} seconds (a day)",
             )
 
-        if not (
-            math.isfinite(self.body_timeout_seconds)
-            and 0 < self.body_timeout_seconds <= MAX_BODY_TIMEOUT_SECONDS
+        for name, seconds in (
+            ("BODY_TIMEOUT_SECONDS", self.body_timeout_seconds),
+            ("HEAD_TIMEOUT_SECONDS", self.head_timeout_seconds),
         ):
-            _fail(
-                "BODY_TIMEOUT_SECONDS",
-                f"must be more than 0 and at most {MAX_BODY_TIMEOUT_SECONDS:g} seconds",
-            )
+            if not (math.isfinite(seconds) and 0 < seconds <= MAX_BODY_TIMEOUT_SECONDS):
+                limit = f"{MAX_BODY_TIMEOUT_SECONDS:g}"
+                _fail(name, f"must be more than 0 and at most {limit} seconds")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +98,11 @@ class Settings:
                 "BODY_TIMEOUT_SECONDS",
                 get("BODY_TIMEOUT_SECONDS"),
                 DEFAULT_BODY_TIMEOUT_SECONDS,
+            ),
+            head_timeout_seconds=_seconds(
+                "HEAD_TIMEOUT_SECONDS",
+                get("HEAD_TIMEOUT_SECONDS"),
+                DEFAULT_HEAD_TIMEOUT_SECONDS,
             ),
         )
 

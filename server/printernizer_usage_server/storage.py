@@ -24,6 +24,9 @@ RATE_WINDOW: Final = timedelta(hours=1)
 # A client whose clock runs a little fast, or whose previous answer took a
 # while, may come back a few seconds early; that is not abuse.
 SKEW_TOLERANCE: Final = timedelta(seconds=60)
+# What a deletion writes into the row it waits on; deleted in the same
+# transaction, so never seen by anyone.
+_LOCK_ROW_TIME: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ async def delete_installation(
 ) -> int:
     """Remove everything kept about an installation; return how many weeks went."""
     async with sessions.begin() as session:
+        await _wait_for_weeks_being_stored(session, installation_id)
         deleted = await session.execute(
             delete(Submission).where(Submission.installation_id == installation_id)
         )
@@ -145,6 +149,29 @@ async def delete_installation(
             )
         )
         return _row_count(deleted)
+
+
+async def _wait_for_weeks_being_stored(
+    session: AsyncSession, installation_id: str
+) -> None:
+    """Wait until no submission of the installation is still being stored.
+
+    A submission claims the hour (its recent_acceptance row) before it stores
+    its week, and holds that row until it commits. Writing the same row waits
+    for such a submission, and the deletion's statements after it see its
+    week: without this, PostgreSQL would answer a deletion while a week that
+    arrived at the same moment stays stored. (SQLite lets one writer in at a
+    time and needs no wait.) The row is deleted with the rest.
+    """
+    statement = (
+        _insert_for(session)(RecentAcceptance)
+        .values(installation_id=installation_id, accepted_at=_LOCK_ROW_TIME)
+        .on_conflict_do_update(
+            index_elements=[RecentAcceptance.installation_id],
+            set_={"accepted_at": RecentAcceptance.accepted_at},
+        )
+    )
+    await session.execute(statement)
 
 
 async def purge(

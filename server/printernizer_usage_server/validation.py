@@ -18,6 +18,8 @@ WEEK: Final = timedelta(days=7)
 # A week is sent after it ends; a client whose clock or time zone is off by
 # up to a day may send a little early, but not a week still to come.
 EARLY_TOLERANCE: Final = timedelta(days=1)
+# Far deeper than a payload nests (its deepest values are three levels down).
+MAX_DEPTH: Final = 16
 
 # What FastAPI (pydantic) would call each kind of failure, so that clients
 # written against the upstream server read our answers the same way.
@@ -57,7 +59,15 @@ class ErrorItem(TypedDict):
 
 
 def payload_errors(payload: object) -> list[ErrorItem]:
-    """Return what is wrong with a parsed body; an empty list means it is valid."""
+    """Return what is wrong with a parsed body; an empty list means it is valid.
+
+    A body nested deeper than any payload is refused before the schema sees
+    it: near the parser's limit, the schema's messages (which quote the
+    value) would overflow the stack.
+    """
+    if (too_deep := _too_deep(payload, MAX_DEPTH)) is not None:
+        message = "Input nests deeper than a payload does"
+        return [_item("value_error", ["body", *too_deep], message, None)]
     errors = _schema_errors(payload)
     if errors:
         # The rules below read the structure the schema guarantees.
@@ -189,6 +199,25 @@ def _echoable(value: object) -> object:
     except (TypeError, ValueError, RecursionError):
         return None
     return value
+
+
+def _too_deep(payload: object, depth: int) -> Loc | None:
+    """Return where a value nests more than `depth` levels deep, if one does.
+
+    The place is the innermost named field above it: the indexes of a heap
+    of nested lists say nothing.
+    """
+    stack: list[tuple[object, list[str | int]]] = [(payload, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > depth:
+            names = [part for part in path if isinstance(part, str)]
+            return path[: path.index(names[-1]) + 1] if names else []
+        if isinstance(value, dict):
+            stack.extend((child, [*path, key]) for key, child in value.items())
+        elif isinstance(value, list):
+            stack.extend((child, [*path, index]) for index, child in enumerate(value))
+    return None
 
 
 def _sort_key(item: ErrorItem) -> tuple[tuple[tuple[bool, int | str], ...], str]:

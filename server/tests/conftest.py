@@ -147,7 +147,10 @@ class ServerFactory:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
         port = listener.getsockname()[1]
-        server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, tls))
+        config = uvicorn_config(
+            app, "127.0.0.1", port, tls, settings.head_timeout_seconds
+        )
+        server = uvicorn.Server(config)
         # uvicorn's configuration has just unhooked its access logger from the root.
         self.logs.cover_unpropagated_loggers()
         serving = asyncio.create_task(server.serve(sockets=[listener]))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 import asyncpg
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
 
 _Result = TypeVar("_Result")
 
@@ -33,6 +33,8 @@ SUPERUSER: Final = "postgres"
 # Set by scripts/test, and by any CI: there, a missing PostgreSQL fails the
 # run instead of skipping half of the storage tests.
 REQUIRE_POSTGRESQL: Final = "PNZ_USAGE_TEST_REQUIRE_POSTGRESQL"
+# Between two looks at whether a connection waits on a lock; no limit on how many.
+_LOCK_POLL_SECONDS: Final = 0.01
 
 
 class DatabaseUnderTest(Protocol):
@@ -152,6 +154,25 @@ class PostgresDatabase:
             await connection.execute(sql)
         finally:
             await connection.close()
+
+
+async def until_a_lock_is_awaited(
+    database: PostgresDatabase, given_up: Callable[[], bool] = lambda: False
+) -> None:
+    """Return once a connection to `database` waits on a lock, or `given_up()`."""
+    watching = await database.cluster.connect(database.name)
+    try:
+        while not given_up():
+            waiting = await watching.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = $1 AND wait_event_type = 'Lock'",
+                database.name,
+            )
+            if waiting:
+                return
+            await asyncio.sleep(_LOCK_POLL_SECONDS)
+    finally:
+        await watching.close()
 
 
 class PostgresUnavailableError(RuntimeError):

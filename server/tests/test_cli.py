@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from printernizer_usage_server.cli import USAGE_ERROR, main
 from printernizer_usage_server.server import NotLoopbackError, check_loopback
+from tests.payloads import SAMPLE_ID
 
 SERVER_DIR = Path(__file__).parents[1]
 
@@ -101,6 +103,7 @@ async def test_serve_runs_the_service_until_interrupted(tmp_path: Path) -> None:
             output.append(line.decode())
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             health = await client.get("/health")
+            deletion = await client.delete(f"/installation/{SAMPLE_ID}")
     finally:
         process.send_signal(signal.SIGINT)
         rest = await process.stderr.read()
@@ -109,6 +112,10 @@ async def test_serve_runs_the_service_until_interrupted(tmp_path: Path) -> None:
     assert health.json() == {"status": "ok"}
     logs = "".join(output) + rest.decode()
     assert "request method=GET route=/health status=200" in logs
+    assert deletion.status_code == 200
+    assert re.search(r"deletion day=\d{4}-\d{2}-\d{2} deleted=0\n", logs)
+    # No line carries a time of day: the deletion's day is all that is kept.
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", logs), logs
     # uvicorn shuts down in order, then ends by the signal it was sent, as
     # a well-behaved program does.
     assert "Application shutdown complete" in logs

@@ -13,6 +13,7 @@ import pytest
 from printernizer_usage_server.server import uvicorn_config
 from printernizer_usage_server.settings import Settings, SettingsError
 from tests.conftest import CLIENT_ADDRESS, LogCapture, RunningServer, ServerFactory
+from tests.databases import PostgresDatabase, until_a_lock_is_awaited
 from tests.payloads import SAMPLE_ID, sample, week
 
 MONDAY = date(2024, 11, 18)
@@ -152,3 +153,81 @@ async def test_a_body_trickled_in_is_given_up_on(servers: ServerFactory) -> None
 
     assert head.startswith(b"HTTP/1.1 408 ")
     assert json.loads(body) == {"detail": "Request body not received in time"}
+
+
+@pytest.mark.sqlite_only
+async def test_a_request_head_that_never_ends_is_cut_off(
+    servers: ServerFactory,
+) -> None:
+    """Half a head holds no connection: at the start, nor after an answer.
+
+    uvicorn alone would keep such a connection open for good, so that many of
+    them would use up the server's file descriptors.
+    """
+    # Long enough that the client's own bytes are in before it ends.
+    server = await servers.start(head_timeout_seconds=0.5)
+    url = httpx.URL(str(server.client.base_url))
+    for first_request in (b"", b"GET /health HTTP/1.1\r\nHost: stats\r\n\r\n"):
+        reader, writer = await asyncio.open_connection(
+            url.host, url.port, local_addr=(CLIENT_ADDRESS, 0)
+        )
+        try:
+            writer.write(first_request + b"POST /submit HTTP/1.1\r\nHost: st")
+            await writer.drain()
+            # The rest never comes; the server's own timer closes the line.
+            received = await reader.read()
+        finally:
+            writer.close()
+        if first_request:
+            assert received.startswith(b"HTTP/1.1 200 ")
+            assert received.count(b"HTTP/1.1") == 1
+        else:
+            assert received == b""
+
+
+@pytest.mark.postgresql_only
+async def test_a_request_the_database_holds_up_is_not_cut_off(
+    servers: ServerFactory,
+) -> None:
+    """The deadline is for the head: a request waiting on the database runs on."""
+    server = await servers.start(head_timeout_seconds=0.05)
+    database = server.database
+    assert isinstance(database, PostgresDatabase)
+    holding = await database.cluster.connect(database.name)
+    try:
+        transaction = holding.transaction()
+        await transaction.start()
+        # Another submission of the same installation, not committed yet.
+        await holding.execute(
+            "INSERT INTO recent_acceptance VALUES ($1, now())", SAMPLE_ID
+        )
+        answer = asyncio.create_task(server.client.post("/submit", json=sample()))
+        await until_a_lock_is_awaited(database)
+        await asyncio.sleep(0.2)  # well past the head's deadline
+        await transaction.rollback()
+        response = await answer
+    finally:
+        await holding.close()
+
+    assert response.status_code == 200
+
+
+async def test_a_value_nested_near_the_parsers_limit_is_refused_plainly(
+    server: RunningServer,
+) -> None:
+    """Near what the parser takes, where a 422 would quote it: a plain 422."""
+    base = json.dumps(week(MONDAY))
+    statuses = set()
+    for depth in range(900, 1000, 4):
+        nested = "[" * depth + "]" * depth
+        response = await server.client.post(
+            "/submit",
+            content=base.replace('"DE"', nested),
+            headers={"content-type": "application/json"},
+        )
+        statuses.add(response.status_code)
+        [item] = response.json()["detail"]
+        if item["loc"] != ["body"]:  # the body itself, where the parser gave up
+            assert item["loc"] == ["body", "installation", "country_code"]
+            assert item["input"] is None
+    assert statuses == {422}

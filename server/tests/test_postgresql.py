@@ -8,13 +8,21 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import RunningServer
-from tests.databases import PostgresDatabase
+from tests.databases import PostgresDatabase, until_a_lock_is_awaited
 from tests.payloads import SAMPLE_ID, week
 
 pytestmark = pytest.mark.postgresql_only
 
 MONDAY = date(2024, 11, 18)
 OTHER_IDS = [f"{number:08x}-1111-4222-8333-444455556666" for number in range(12)]
+
+
+# What a row of the weeks table holds, but its installation id.
+_WEEK_COLUMNS = (
+    "period_start, period_end, app_version, python_version, platform, "
+    "deployment_mode, country_code, printer_count, printer_type_counts, job_count, "
+    "file_count, upload_count, uptime_hours, feature_usage, error_summary"
+)
 
 
 def _postgres(server: RunningServer) -> PostgresDatabase:
@@ -108,3 +116,42 @@ async def test_the_weeks_table_is_rewritten_only_after_deletions(
     await server.runtime.purger.run_once()
 
     assert _file_of(server, "submission") != weeks_file
+
+
+async def test_a_deletion_waits_for_a_week_being_stored(server: RunningServer) -> None:
+    """A week stored while its installation's deletion runs goes with it.
+
+    The test plays a submission that has claimed its hour and inserted its
+    week but not committed yet, then asks for the deletion. Without the wait,
+    PostgreSQL's deletion sees no week, answers, and the week commits after.
+    """
+    database = _postgres(server)
+    response = await server.client.post("/submit", json=week(MONDAY, OTHER_IDS[0]))
+    assert response.status_code == 200, response.text
+    storing = await database.cluster.connect(database.name)
+    try:
+        transaction = storing.transaction()
+        await transaction.start()
+        await storing.execute(
+            "INSERT INTO recent_acceptance VALUES ($1, now())", SAMPLE_ID
+        )
+        await storing.execute(
+            f"INSERT INTO submission (id, installation_id, {_WEEK_COLUMNS}) "  # noqa: S608 - our own column names
+            f"SELECT 4242, $1, {_WEEK_COLUMNS} FROM submission",
+            SAMPLE_ID,
+        )
+        deletion = asyncio.create_task(
+            server.client.delete(f"/installation/{SAMPLE_ID}")
+        )
+        # The deletion either waits on the held row or (without the wait) ends.
+        await until_a_lock_is_awaited(database, given_up=deletion.done)
+        await transaction.commit()
+        answer = await deletion
+    finally:
+        await storing.close()
+
+    assert answer.json()["deleted_count"] == 1
+    assert server.query(
+        "SELECT count(*) FROM submission WHERE installation_id = ?", SAMPLE_ID
+    ) == [(0,)]
+    assert server.query("SELECT count(*) FROM recent_acceptance") == [(1,)]

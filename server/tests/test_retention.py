@@ -139,3 +139,5 @@ async def test_purge_command_uses_the_real_clock(
 
     assert capsys.readouterr().out == "2\n"
     assert _kept(server) == []
+    # As the service's own run does, it leaves no bytes of what went.
+    assert SAMPLE_ID.encode() not in server.database_bytes()

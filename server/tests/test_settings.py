@@ -30,6 +30,7 @@ def test_every_variable_is_read() -> None:
             "PNZ_USAGE_MAX_BODY_BYTES": "4096",
             "PNZ_USAGE_PURGE_INTERVAL_SECONDS": "90.5",
             "PNZ_USAGE_BODY_TIMEOUT_SECONDS": "2.5",
+            "PNZ_USAGE_HEAD_TIMEOUT_SECONDS": "3.5",
             "UNRELATED": "ignored",
         }
     )
@@ -40,6 +41,7 @@ def test_every_variable_is_read() -> None:
     assert settings.max_body_bytes == 4096
     assert settings.purge_interval_seconds == 90.5
     assert settings.body_timeout_seconds == 2.5
+    assert settings.head_timeout_seconds == 3.5
 
 
 def test_blank_values_mean_the_default() -> None:
@@ -53,6 +55,7 @@ def test_blank_values_mean_the_default() -> None:
             "MAX_BODY_BYTES",
             "PURGE_INTERVAL_SECONDS",
             "BODY_TIMEOUT_SECONDS",
+            "HEAD_TIMEOUT_SECONDS",
         )
     }
     blank["PNZ_USAGE_DATABASE_URL"] = ""
@@ -87,6 +90,8 @@ def test_the_process_environment_is_the_default_source(
         ("BODY_TIMEOUT_SECONDS", "0", "more than 0 and at most 300 seconds"),
         ("BODY_TIMEOUT_SECONDS", "301", "more than 0 and at most 300 seconds"),
         ("BODY_TIMEOUT_SECONDS", "nan", "more than 0 and at most 300 seconds"),
+        ("HEAD_TIMEOUT_SECONDS", "0", "more than 0 and at most 300 seconds"),
+        ("HEAD_TIMEOUT_SECONDS", "inf", "more than 0 and at most 300 seconds"),
     ],
 )
 def test_invalid_values_are_refused_by_name(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import RunningServer, ServerFactory
-from tests.payloads import SAMPLE_ID, sample
+from tests.payloads import SAMPLE_ID, sample, week
 
 STORED_COLUMNS = (
     "installation_id, period_start, period_end, app_version, python_version, "
@@ -340,3 +341,19 @@ class TestBodyCap:
             "/submit", content=body + b" ", headers={"Content-Type": "application/json"}
         )
         assert over.status_code == 413
+
+
+async def test_submission_ids_say_nothing_of_the_order_of_arrival(
+    server: RunningServer,
+) -> None:
+    """Ids are drawn at random, so neither the rows nor a log put weeks in order."""
+    ids = []
+    for number in range(10):
+        installation_id = f"{number:08x}-2222-4333-8444-555566667777"
+        response = await server.client.post(
+            "/submit", json=week(date(2024, 11, 18), installation_id)
+        )
+        ids.append(response.json()["submission_id"])
+    # Ten random ids in arrival order by chance: about once in 3.6 million runs.
+    assert ids != sorted(ids)
+    assert all(0 < number <= 2**53 - 1 for number in ids)

@@ -27,7 +27,7 @@ def upgrade() -> None:
     """Create both tables as models.py declares them."""
     op.create_table(
         "submission",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("installation_id", sa.String(length=36), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("period_end", sa.Date(), nullable=False),
@@ -50,7 +50,6 @@ def upgrade() -> None:
             "period_start",
             name="uq_submission_installation_id_period_start",
         ),
-        sqlite_autoincrement=True,
     )
     op.create_index("ix_submission_installation_id", "submission", ["installation_id"])
     op.create_index("ix_submission_period_end", "submission", ["period_end"])
