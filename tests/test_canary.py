@@ -10,7 +10,11 @@ import logging
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -127,6 +131,17 @@ async def test_no_canary_escapes(
     assert errors["attributes"]["printer_error"] == 2
     assert errors["attributes"]["connection_refused"] == 1
     assert_no_canary("entity states", json.dumps(states))
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert devices
+    assert entities
+    registries = json.dumps(
+        [device.dict_repr for device in devices]
+        + [entity.as_partial_dict for entity in entities],
+        default=str,
+    )
+    assert_no_canary("the device and entity registries", registries)
+    assert printernizer.url not in registries
 
     export = await hass.services.async_call(
         DOMAIN,

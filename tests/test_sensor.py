@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+
+from custom_components.printernizer_usage.const import DOMAIN
 
 from .helpers import entity_states, refresh
 from .simulator.printernizer import PrinternizerSimulator
@@ -66,3 +69,29 @@ async def test_weekly_counts_restart_on_monday_utc(
     await refresh(hass, init_integration)
     assert hass.states.get(jobs).state == "0"
     assert hass.states.get(uptime).state == "1"
+
+
+async def test_the_device_names_printernizer_and_its_version(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    printernizer: PrinternizerSimulator,
+) -> None:
+    """Model and version as Printernizer reports it; never its address."""
+    devices = dr.async_get(hass)
+    identifiers = {(DOMAIN, init_integration.entry_id)}
+
+    def device() -> dr.DeviceEntry:
+        found = devices.async_get_device(identifiers=identifiers)
+        assert found is not None
+        return found
+
+    assert device().model == "Printernizer"
+    assert device().sw_version == printernizer.health_version
+    assert device().configuration_url is None
+    printernizer.health_version = "2.43.1"
+    await refresh(hass, init_integration)
+    assert device().sw_version == "2.43.1"
+    printernizer.health_version = "see http://10.0.0.7/admin"  # not a version
+    await refresh(hass, init_integration)
+    assert device().sw_version is None
+    assert printernizer.url not in str(device().dict_repr)

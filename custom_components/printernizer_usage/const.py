@@ -8,6 +8,8 @@ import logging
 from typing import Final
 
 DOMAIN: Final = "printernizer_usage"
+# The entry's device stands for the statistics of one Printernizer.
+DEVICE_MODEL: Final = "Printernizer"
 # The version of the privacy policy (and so of the payload fields) this release
 # implements; users consent to one version and are offered newer ones.
 POLICY_VERSION: Final = 1

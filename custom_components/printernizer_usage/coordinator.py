@@ -10,6 +10,7 @@ import sqlite3
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -17,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from .api import PrinternizerClient, PrinternizerError
 from .collector import Collector, FailedPoll, PollOutcome
 from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, LOGGER, ErrorType
+from .sanitise import UNKNOWN_VERSION
 from .sharing import SharingCoordinator
 from .store import LocalStatisticsStore, StatisticsView, is_corruption
 from .store_worker import StoreWorker
@@ -77,6 +79,7 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
         self.store = store
         self.collector = collector
         self._reachable: bool | None = None
+        self._version: str | None = None
         # Timed and requested refreshes can overlap; two polls reading the same
         # new items before either is saved would count them twice.
         self._poll_lock = asyncio.Lock()
@@ -116,6 +119,7 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
             )
         self.collector.commit(outcome)
         self._note_reachability(None)
+        self._note_version(outcome.app_version)
         return UsageData(
             view,
             printernizer_reachable=True,
@@ -127,6 +131,18 @@ class PrinternizerUsageCoordinator(DataUpdateCoordinator[UsageData]):
         await super().async_shutdown()
         async with self._poll_lock:
             await self.store.async_close()
+
+    def _note_version(self, app_version: str) -> None:
+        """Show Printernizer's version on the entry's device when it changes."""
+        version = None if app_version == UNKNOWN_VERSION else app_version
+        if version == self._version:
+            return
+        self._version = version
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, self.config_entry.entry_id)},
+            sw_version=version,
+        )
 
     def _note_reachability(self, error: ErrorType | None) -> None:
         """Log once when Printernizer stops answering and once when it is back."""
