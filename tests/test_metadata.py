@@ -165,6 +165,22 @@ def test_translations_are_complete() -> None:
     assert set(services) == set(english["services"])
 
 
+# German strings that are rightly the same as the English ones: names and codes.
+SAME_IN_GERMAN = frozenset({"URL"})
+
+
+def test_no_german_string_is_left_in_english() -> None:
+    """A German string equal to its English one is an untranslated string."""
+    english = strings(load_json(INTEGRATION / "translations" / "en.json"))
+    german = strings(load_json(INTEGRATION / "translations" / "de.json"))
+    same = {
+        path: text
+        for path, text in english.items()
+        if german.get(path) == text and text not in SAME_IN_GERMAN
+    }
+    assert same == {}
+
+
 # hassfest refuses translation strings with a URL in them (any scheme, or a
 # www. host, in any case): addresses belong in description placeholders.
 URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)

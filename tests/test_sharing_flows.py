@@ -84,6 +84,17 @@ async def test_privacy_step_shows_this_installations_preview(
     assert preview["usage_stats"]["job_count"] == NOT_YET_KNOWN
 
 
+async def test_the_previews_markers_speak_the_systems_language(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """A German Home Assistant shows the German marker for what is not known yet."""
+    await hass.config.async_update(language="de")
+    result = await privacy_step(hass, printernizer.url)
+    preview = preview_of(result)
+    assert preview["installation"]["installation_id"] == "(noch unbekannt)"
+    assert NOT_YET_KNOWN not in result["description_placeholders"]["preview"]
+
+
 async def test_privacy_step_preview_when_details_fail(
     hass: HomeAssistant, printernizer: PrinternizerSimulator
 ) -> None:

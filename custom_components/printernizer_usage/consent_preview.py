@@ -8,11 +8,12 @@ import json
 import secrets
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .api import ItemKeyer, PrinternizerClient, PrinternizerError
-from .const import PRIVACY_URL
-from .payload import PrinternizerFacts, preview_payload
+from .const import DOMAIN, PRIVACY_URL
+from .payload import NOT_YET_KNOWN, PrinternizerFacts, preview_payload
 
 
 async def async_privacy_placeholders(
@@ -30,14 +31,39 @@ async def async_privacy_placeholders(
         )
     )
     return {
-        "preview": as_json_block(payload),
+        "preview": await async_json_block(hass, payload),
         "privacy_url": PRIVACY_URL,
     }
 
 
-def as_json_block(payload: object) -> str:
-    """Return a payload as a Markdown code block, as the forms show it."""
-    return f"```json\n{json.dumps(payload, indent=2)}\n```"
+async def async_json_block(hass: HomeAssistant, payload: object) -> str:
+    """Return a payload as a Markdown code block, its markers translated."""
+    marker = await async_selector_label(hass, "preview_marker", "not_yet_known")
+    shown = _with_marker(payload, marker)
+    return f"```json\n{json.dumps(shown, indent=2, ensure_ascii=False)}\n```"
+
+
+def _with_marker(node: object, marker: str) -> object:
+    if node == NOT_YET_KNOWN:
+        return marker
+    if isinstance(node, dict):
+        return {key: _with_marker(value, marker) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_marker(value, marker) for value in node]
+    return node
+
+
+async def async_selector_label(hass: HomeAssistant, selector: str, option: str) -> str:
+    """Return an option's label from the translations, in the system language.
+
+    A placeholder cannot be translated by the frontend; the system language
+    is the best the server side knows.
+    """
+    labels = await async_get_translations(
+        hass, hass.config.language, "selector", [DOMAIN]
+    )
+    key = f"component.{DOMAIN}.selector.{selector}.options.{option}"
+    return labels.get(key, option)
 
 
 async def async_live_facts(

@@ -13,10 +13,8 @@ from datetime import date
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.selector import DateSelector
-from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -27,13 +25,16 @@ from .collection_form import (
     async_check_collection_server,
     keys_for_server,
 )
-from .consent_preview import as_json_block, async_privacy_placeholders
+from .consent_preview import (
+    async_json_block,
+    async_privacy_placeholders,
+    async_selector_label,
+)
 from .const import (
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_SHARE_STATISTICS,
     CONF_STOPPED_AT,
-    DOMAIN,
     POLICY_VERSION,
 )
 from .coordinator import PrinternizerUsageConfigEntry
@@ -176,10 +177,10 @@ class PrinternizerUsageOptionsFlow(OptionsFlow):
             data_schema=NO_FIELDS,
             description_placeholders={
                 "week_start": preview["week_start"],
-                "verdict": await _async_selector_label(
+                "verdict": await async_selector_label(
                     self.hass, "preview_verdict", verdict
                 ),
-                "preview": as_json_block(preview["payload"]),
+                "preview": await async_json_block(self.hass, preview["payload"]),
             },
         )
 
@@ -312,16 +313,3 @@ async def _async_stored_facts(
     week = week_start(dt_util.utcnow().date())
     counts = await store.async_call(LocalStatisticsStore.week_counts, week)
     return facts, dict(counts.feature_flags)
-
-
-async def _async_selector_label(hass: HomeAssistant, selector: str, option: str) -> str:
-    """Return an option's label from the translations, in the system language.
-
-    A placeholder cannot be translated by the frontend; the system language
-    is the best the server side knows.
-    """
-    labels = await async_get_translations(
-        hass, hass.config.language, "selector", [DOMAIN]
-    )
-    key = f"component.{DOMAIN}.selector.{selector}.options.{option}"
-    return labels.get(key, option)
