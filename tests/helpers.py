@@ -64,13 +64,18 @@ def _texts(tree: Any) -> Iterator[str]:
         yield tree
 
 
-def assert_placeholders_supplied(result: Mapping[str, Any], flow: str) -> None:
+def assert_placeholders_supplied(
+    result: Mapping[str, Any], flow: str, issue: str | None = None
+) -> None:
     """Check that a step supplies every placeholder of its English strings.
 
-    `flow` is "config" or "options"; the strings are the step's own and those
-    of the errors it shows, or for an abort its reason's.
+    `flow` is "config" or "options", or "issues" for the fix flow of `issue`;
+    the strings are the step's own and those of the errors it shows, or for
+    an abort its reason's.
     """
     strings = json.loads(ENGLISH.read_text(encoding="utf-8"))[flow]
+    if issue is not None:
+        strings = strings[issue]["fix_flow"]
     if result["type"] == "abort":
         texts = [strings["abort"][result["reason"]]]
     else:

@@ -1,4 +1,4 @@
-"""The collection-server form, shared by the setup and the options."""
+"""The collection-server form, shared by the setup, the options and the repairs."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ COLLECTION_SCHEMA = vol.Schema(
         vol.Optional(CONF_COLLECTION_API_KEY): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
+    }
+)
+
+# For a server whose address is right but whose key is not.
+KEY_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_COLLECTION_API_KEY): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        )
     }
 )
 

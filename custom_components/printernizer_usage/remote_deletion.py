@@ -150,7 +150,9 @@ class RemoteDeletion(SharingPart):
         # Acknowledged: the id and what it sent there are forgotten, log included.
         book.outbox = forget_acknowledged(book.outbox)
         if attempt.result in _REFUSALS:
-            async_raise_entry_issue(self._hass, self._entry, "deletion_refused", {})
+            async_raise_entry_issue(
+                self._hass, self._entry, "deletion_refused", {}, fixable=True
+            )
         elif attempt.result is AttemptResult.REDIRECTED:
             async_raise_entry_issue(
                 self._hass,

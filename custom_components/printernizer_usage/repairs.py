@@ -1,6 +1,8 @@
 """Repair issues of an entry, and the flows that fix them.
 
-The flows accept a newer privacy policy or ask for deletion of a cut-off week.
+The flows accept a newer privacy policy, ask for deletion of a cut-off week,
+or ask for what a refusing collection server needs: its key, or its address
+and key.
 """
 
 from __future__ import annotations
@@ -14,8 +16,16 @@ from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
+from .collection_form import (
+    COLLECTION_SCHEMA,
+    COLLECTION_URL_PLACEHOLDERS,
+    KEY_SCHEMA,
+    async_check_collection_server,
+    keys_for_server,
+)
 from .consent import ConsentHistory
 from .const import (
+    CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
     DOMAIN,
@@ -115,12 +125,72 @@ class PossiblySentFlow(_EntryQuestionFlow):
         )
 
 
+class CollectionServerFlow(RepairsFlow):
+    """Ask for the collection server's key (or address and key); retry at once.
+
+    The answer is checked as the options check it, and saved as the options
+    save it: the changed settings send a waiting deletion request again.
+    """
+
+    def __init__(
+        self, entry_id: str, placeholders: dict[str, str], *, key_only: bool
+    ) -> None:
+        """Remember the entry, what the issue said, and what it lacks."""
+        self._entry_id = entry_id
+        self._placeholders = placeholders
+        self._key_only = key_only
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> FlowResult[Any, str]:
+        """Start with the form (the input here is the issue, not an answer)."""
+        return await self.async_step_server()
+
+    async def async_step_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> FlowResult[Any, str]:
+        """Ask for what is missing; save it once the server answers."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        options = entry.options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            answer = {CONF_COLLECTION_URL: options.get(CONF_COLLECTION_URL, "")}
+            server, errors = await async_check_collection_server(
+                {**answer, **user_input}
+            )
+            if not errors:
+                self.hass.config_entries.async_update_entry(
+                    entry, options={**options, **keys_for_server(options, server)}
+                )
+                return self.async_create_entry(data={})
+        schema = KEY_SCHEMA if self._key_only else COLLECTION_SCHEMA
+        address = (user_input or options).get(CONF_COLLECTION_URL)
+        return self.async_show_form(
+            step_id="server",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {} if self._key_only else {CONF_COLLECTION_URL: address}
+            ),
+            errors=errors,
+            description_placeholders={
+                **self._placeholders,
+                **COLLECTION_URL_PLACEHOLDERS,
+            },
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """Return the flow that fixes a re-consent or a possibly-sent issue."""
+    """Return the flow that fixes the issue."""
     issue_data = data or {}
     entry_id = str(issue_data.get("entry_id", ""))
+    placeholders = {key: str(value) for key, value in issue_data.items()}
+    if issue_id.startswith(SERVER_ISSUES):
+        return CollectionServerFlow(
+            entry_id, placeholders, key_only=issue_id.startswith(KEY_ISSUES)
+        )
     if issue_id.startswith("possibly_sent_"):
         return PossiblySentFlow(
             entry_id,
@@ -137,6 +207,15 @@ async def async_create_fix_flow(
 # The issues of one collection server: an endpoint change makes them moot.
 SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
 DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
+# Those the user fixes by giving the server's key, or its address and key. A
+# redirected deletion is not among them: the data is where it went, and a
+# new address would not reach it.
+KEY_ISSUES: Final = ("deletion_refused_",)
+SERVER_ISSUES: Final = (
+    "deletion_refused_",
+    "submission_rejected_",
+    "submission_redirected_",
+)
 
 
 @callback
@@ -185,11 +264,19 @@ def async_raise_rejection_issue(
         async_raise_entry_issue(hass, entry, "submission_invalid", {"field": field})
     elif attempt.result is AttemptResult.REDIRECTED:
         async_raise_entry_issue(
-            hass, entry, "submission_redirected", {"status": str(attempt.http_status)}
+            hass,
+            entry,
+            "submission_redirected",
+            {"status": str(attempt.http_status)},
+            fixable=True,
         )
     else:
         async_raise_entry_issue(
-            hass, entry, "submission_rejected", {"status": str(attempt.http_status)}
+            hass,
+            entry,
+            "submission_rejected",
+            {"status": str(attempt.http_status)},
+            fixable=True,
         )
 
 
