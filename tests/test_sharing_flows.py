@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import json
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -104,6 +105,27 @@ async def test_privacy_step_preview_when_details_fail(
     preview = preview_of(result)
     assert preview["installation"]["app_version"] == "unknown"
     assert preview["printer_fleet"]["printer_count"] == 0
+
+
+async def test_the_collection_server_step_says_what_a_server_must_promise(
+    hass: HomeAssistant, printernizer: PrinternizerSimulator
+) -> None:
+    """It links the policy's section on servers and the project's own server."""
+    result = await privacy_step(hass, printernizer.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
+    )
+    assert result["step_id"] == "collection_server"
+    placeholders = result["description_placeholders"]
+    anchor = placeholders["promises_url"].removeprefix(f"{PRIVACY_URL}#")
+    headings = [
+        line.removeprefix("## ").lower().replace(" ", "-")
+        for line in (Path(__file__).parents[1] / "PRIVACY.md").read_text().splitlines()
+        if line.startswith("## ")
+    ]
+    assert anchor in headings
+    assert placeholders["server_url"].endswith("/tree/main/server")
+    assert_placeholders_supplied(result, "config")
 
 
 async def test_a_collection_server_that_redirects_is_refused(

@@ -16,6 +16,8 @@ from .const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
     CONF_FORMER_COLLECTION_KEYS,
+    SERVER_PROMISES_URL,
+    SERVER_URL,
 )
 from .outbox import AttemptResult
 from .outgoing import new_collection_session
@@ -23,7 +25,11 @@ from .submitter import async_check_health, is_api_key
 from .urls import CollectionUrlError, is_collection_url, normalise_collection_url
 
 # Addresses go into the forms as placeholders: translations hold no URLs.
-COLLECTION_URL_PLACEHOLDERS = {"example_url": "https://stats.example.org"}
+COLLECTION_URL_PLACEHOLDERS = {
+    "example_url": "https://stats.example.org",
+    "promises_url": SERVER_PROMISES_URL,
+    "server_url": SERVER_URL,
+}
 COLLECTION_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_COLLECTION_URL): TextSelector(

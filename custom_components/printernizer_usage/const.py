@@ -39,6 +39,11 @@ CONF_STOPPED_AT: Final = "sharing_stopped_at"
 PRIVACY_URL: Final = (
     "https://github.com/schmacka/printernizer-usage-statistics/blob/main/PRIVACY.md"
 )
+# What a collection server must promise, and the project's own server.
+SERVER_PROMISES_URL: Final = f"{PRIVACY_URL}#data-on-the-collection-server"
+SERVER_URL: Final = (
+    "https://github.com/schmacka/printernizer-usage-statistics/tree/main/server"
+)
 
 # Item lists are read in pages of this size, and at most this many item keys are
 # remembered per list (the oldest is forgotten first), so neither a poll nor the
