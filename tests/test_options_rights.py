@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.printernizer_usage.options_flow import (
+from custom_components.printernizer_usage.options_rights import (
     CONF_DELETE_SHARED,
     CONF_WEEK,
 )

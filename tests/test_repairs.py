@@ -26,7 +26,6 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     PRIVACY_URL,
 )
-from custom_components.printernizer_usage.options_flow import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.payload import (
     PAYLOAD_FIELDS,
     PayloadField,
@@ -165,7 +164,7 @@ async def test_saving_the_sharing_options_accepts_no_new_fields(
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
     assert defaults[CONF_SHARE_STATISTICS] is True
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
     )
     await hass.async_block_till_done()
     assert sharing_entry.options[CONF_CONSENTED_POLICY] == 1

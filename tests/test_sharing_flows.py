@@ -26,7 +26,7 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     PRIVACY_URL,
 )
-from custom_components.printernizer_usage.options_flow import CONF_DELETE_SHARED
+from custom_components.printernizer_usage.options_rights import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 
 from .helpers import assert_placeholders_supplied
@@ -241,7 +241,7 @@ async def test_options_turn_sharing_off_at_once(
     assert result["step_id"] == "sharing"
     assert preview_of(result)["printer_fleet"]["printer_count"] == 3
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -269,7 +269,7 @@ async def test_an_opt_out_saved_while_the_entry_is_down_is_kept(
     for share in (False, True):
         result = await options_sharing_step(hass, sharing_entry)
         result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_SHARE_STATISTICS: share, CONF_DELETE_SHARED: False}
+            result["flow_id"], {CONF_SHARE_STATISTICS: share}
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         freezer.tick(timedelta(minutes=5))
@@ -347,9 +347,10 @@ async def test_options_turn_sharing_on_with_the_explicit_tick(
     """Off to on shows the preview, then asks for the server if none is set."""
     result = await options_sharing_step(hass, init_integration)
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+    # Nothing was ever shared: there is nothing to ask any server to delete.
+    assert defaults == {CONF_SHARE_STATISTICS: False}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
     )
     assert result["step_id"] == "collection_server"
     result = await hass.config_entries.options.async_configure(
@@ -373,11 +374,11 @@ async def test_options_turn_sharing_on_with_the_explicit_tick(
     # Off again, then on again: the server is kept, no question asked.
     result = await options_sharing_step(hass, init_integration)
     await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: False}
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )
     result = await options_sharing_step(hass, init_integration)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: False}
+        result["flow_id"], {CONF_SHARE_STATISTICS: True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -415,15 +416,55 @@ async def test_options_edit_the_collection_server(
 async def test_options_of_an_entry_that_is_not_loaded(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
-    """The preview still shows; a deletion cannot be queued and says why."""
+    """The preview still shows; no deletion is offered, as none can be queued."""
     mock_config_entry.add_to_hass(hass)
     result = await options_sharing_step(hass, mock_config_entry)
     assert preview_of(result)["printer_fleet"]["printer_count"] == 0
+    assert [str(key) for key in result["data_schema"].schema] == [CONF_SHARE_STATISTICS]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_stopping_and_deleting_says_how_the_server_answered(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Not "saved" when the server refused: the result names the refusal."""
+    await send_first_week(hass, sharing_entry, freezer)
+    collection.api_key = "rotated-key"
+    result = await options_sharing_step(hass, sharing_entry)
+    assert CONF_DELETE_SHARED in [str(key) for key in result["data_schema"].schema]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: False, CONF_DELETE_SHARED: True}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "entry_not_loaded"
+    assert result["reason"] == "remote_deletion_result"
+    assert result["description_placeholders"]["refused"] == "1"
+    assert sharing_entry.options[CONF_SHARE_STATISTICS] is False
+    assert CONF_STOPPED_AT in sharing_entry.options
+    assert collection.deletions == []
+
+
+async def test_deleting_is_not_offered_beside_sharing_on(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Both boxes ticked: the form says where that is done; nothing happens."""
+    await send_first_week(hass, sharing_entry, freezer)
+    result = await options_sharing_step(hass, sharing_entry)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SHARE_STATISTICS: True, CONF_DELETE_SHARED: True}
+    )
+    assert result["errors"] == {"base": "delete_while_sharing"}
+    assert_placeholders_supplied(result, "options")
+    assert collection.deletions == []
+    assert sharing_entry.options[CONF_SHARE_STATISTICS] is True
 
 
 def shown_values(result: Any) -> dict[str, Any]:

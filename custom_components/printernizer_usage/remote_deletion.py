@@ -56,6 +56,24 @@ class RemoteDeletion(SharingPart):
     _note_owed = False
 
     @property
+    def anything_to_delete(self) -> bool:
+        """Tell whether some server may hold data a new request would reach.
+
+        A week asked for at an endpoint, or a pair kept as a deletion target;
+        a request already waiting counts as asked.
+        """
+        outbox = self._book.outbox
+        waiting = {
+            (row.installation_id, row.endpoint) for row in waiting_deletions(outbox)
+        }
+        sent = {
+            (row.installation_id, endpoint)
+            for row in outbox.weekly
+            for endpoint in row.endpoints
+        }
+        return bool((sent | self._targets.pairs) - waiting)
+
+    @property
     def targets_owed(self) -> bool:
         """Tell whether the targets file is waited for, to finish a request."""
         return self._deletion_owed or self._note_owed

@@ -85,7 +85,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         self._session = new_collection_session()
         parts = (hass, entry, self._book, self._targets, self._session)
         self._weeks = WeeklySender(*parts)
-        self._deletions = RemoteDeletion(*parts)
+        # Public for what it tells (anything_to_delete); requests go through here.
+        self.deletions = RemoteDeletion(*parts)
         self._timer = SendTimer(hass, self._on_timer)
         self._send_task: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
@@ -99,7 +100,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         book = self._book
         record = await book.store.async_call(LocalStatisticsStore.load_sharing)
         book.history = record.history
-        book.outbox = await self._deletions.async_load(record.outbox, dt_util.utcnow())
+        book.outbox = await self.deletions.async_load(record.outbox, dt_util.utcnow())
         book.send_offset = record.send_offset
         book.last_accepted = record.last_accepted_at
         now = dt_util.utcnow()
@@ -186,10 +187,10 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
         """
         async with self._changing():
             now = dt_util.utcnow()
-            await self._deletions.async_request(now)
+            await self.deletions.async_request(now)
             self._publish()
             self._arm(now)
-            if not await self._deletions.async_note_requested():
+            if not await self.deletions.async_note_requested():
                 self._arm(now)  # the note is tried again later
             return waiting_deletions(self._book.outbox)
 
@@ -199,7 +200,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             LocalStatisticsStore.export
         )
         # None: the file cannot be read now, so what it holds is not known.
-        export["deletion_targets"] = await self._deletions.async_export()
+        export["deletion_targets"] = await self.deletions.async_export()
         return export
 
     async def async_preview(self, week: date) -> dict[str, Any]:
@@ -252,7 +253,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     def _arm(self, now: datetime) -> None:
         """Point the one timer at the next moment something is due."""
         self._timer.arm(
-            self._book.timer_at(now, targets_owed=self._deletions.targets_owed)
+            self._book.timer_at(now, targets_owed=self.deletions.targets_owed)
         )
 
     @callback
@@ -269,7 +270,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 return
             now = dt_util.utcnow()
             book.outbox = reconcile(book.outbox, now)
-            await self._deletions.async_queue_owed(now)
+            await self.deletions.async_queue_owed(now)
             await self._weeks.async_queue_closed_weeks(now)
             while (
                 due := next_due(
@@ -280,7 +281,7 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
                 )
             ) is not None:
                 if isinstance(due, DeletionDue):
-                    await self._deletions.async_send(due.row)
+                    await self.deletions.async_send(due.row)
                 else:
                     await self._weeks.async_send(due.row)
             self._publish()

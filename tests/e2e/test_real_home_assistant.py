@@ -201,7 +201,7 @@ def test_a_user_journey_through_a_real_home_assistant(
         OPTIONS_FLOW,
         declined,
         {"next_step_id": "sharing"},
-        {"share_statistics": True, "delete_shared": False},
+        {"share_statistics": True},
         {"collection_url": collection.url, "collection_api_key": api_key},
     )
     assert opted_in["type"] == "create_entry", opted_in
@@ -209,7 +209,7 @@ def test_a_user_journey_through_a_real_home_assistant(
         OPTIONS_FLOW,
         consented,
         {"next_step_id": "sharing"},
-        {"share_statistics": False, "delete_shared": False},
+        {"share_statistics": False},
     )
     assert opted_out["type"] == "create_entry", opted_out
     before = wait_for_sensors(
