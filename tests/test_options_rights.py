@@ -21,10 +21,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.printernizer_usage.options_rights import (
-    CONF_DELETE_SHARED,
-    CONF_WEEK,
-)
+from custom_components.printernizer_usage.collection_form import CONF_DELETE_SHARED
+from custom_components.printernizer_usage.options_rights import CONF_WEEK
 from custom_components.printernizer_usage.targets import DeletionTargets
 
 from .helpers import assert_placeholders_supplied

@@ -34,7 +34,7 @@ from custom_components.printernizer_usage.payload import (
 
 from .conftest import ENTRY_ID
 from .test_sharing import export, restart, sensor, set_options, start
-from .test_sharing_flows import options_sharing_step
+from .test_sharing_flows import defaults_of, options_sharing_step
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
 
@@ -161,7 +161,7 @@ async def test_saving_the_sharing_options_accepts_no_new_fields(
         await answer(client, flow, accept=False)
         await hass.async_block_till_done()
     result = await options_sharing_step(hass, sharing_entry)
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    defaults = defaults_of(result)
     assert defaults[CONF_SHARE_STATISTICS] is True
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: True}

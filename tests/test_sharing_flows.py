@@ -11,11 +11,16 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
+from custom_components.printernizer_usage.collection_form import (
+    CONF_DELETE_SHARED,
+    CONF_SHOW_PREVIEW,
+)
 from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
@@ -26,7 +31,6 @@ from custom_components.printernizer_usage.const import (
     DOMAIN,
     PRIVACY_URL,
 )
-from custom_components.printernizer_usage.options_rights import CONF_DELETE_SHARED
 from custom_components.printernizer_usage.payload import NOT_YET_KNOWN
 
 from .helpers import assert_placeholders_supplied
@@ -45,6 +49,34 @@ from .test_sharing import (
 )
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
+
+
+def defaults_of(result: Any) -> dict[str, Any]:
+    """Return the fields a form fills in itself, with their values."""
+    return {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if key.default is not vol.UNDEFINED
+    }
+
+
+async def look_first(hass: HomeAssistant, result: Any) -> tuple[dict[str, Any], Any]:
+    """Tick "show what would be sent"; return the preview and the choice again."""
+    manager = (
+        hass.config_entries.flow
+        if result["step_id"] == "privacy"
+        else hass.config_entries.options
+    )
+    shown = await manager.async_configure(
+        result["flow_id"], {**defaults_of(result), CONF_SHOW_PREVIEW: True}
+    )
+    assert shown["step_id"] == "what_would_be_sent"
+    assert_placeholders_supplied(
+        shown, "config" if result["step_id"] == "privacy" else "options"
+    )
+    back = await manager.async_configure(result["flow_id"], {})
+    assert back["step_id"] == result["step_id"]
+    return preview_of(shown), back
 
 
 def preview_of(result: Any) -> dict[str, Any]:
@@ -73,10 +105,17 @@ async def test_privacy_step_shows_this_installations_preview(
     result = await privacy_step(hass, printernizer.url)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "privacy"
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
-    assert defaults == {CONF_SHARE_STATISTICS: False}
+    assert defaults_of(result) == {
+        CONF_SHARE_STATISTICS: False,
+        CONF_SHOW_PREVIEW: False,
+    }
     assert result["description_placeholders"]["privacy_url"] == PRIVACY_URL
-    preview = preview_of(result)
+    [details] = [
+        value for key, value in result["data_schema"].schema.items() if key == "details"
+    ]
+    assert isinstance(details, section)
+    assert details.options["collapsed"] is True  # the details wait one click away
+    preview, _ = await look_first(hass, result)
     assert preview["installation"]["country_code"] == "DE"
     assert preview["installation"]["installation_id"] == NOT_YET_KNOWN
     assert preview["installation"]["app_version"] == printernizer.health_version
@@ -91,9 +130,9 @@ async def test_the_previews_markers_speak_the_systems_language(
     """A German Home Assistant shows the German marker for what is not known yet."""
     await hass.config.async_update(language="de")
     result = await privacy_step(hass, printernizer.url)
-    preview = preview_of(result)
+    preview, _ = await look_first(hass, result)
     assert preview["installation"]["installation_id"] == "(noch unbekannt)"
-    assert NOT_YET_KNOWN not in result["description_placeholders"]["preview"]
+    assert NOT_YET_KNOWN not in json.dumps(preview)
 
 
 async def test_privacy_step_preview_when_details_fail(
@@ -102,7 +141,7 @@ async def test_privacy_step_preview_when_details_fail(
     """Printernizer failing after the URL check still gives the preview's shape."""
     printernizer.fail("500", "/api/v1/printers", times=10)
     result = await privacy_step(hass, printernizer.url)
-    preview = preview_of(result)
+    preview, _ = await look_first(hass, result)
     assert preview["installation"]["app_version"] == "unknown"
     assert preview["printer_fleet"]["printer_count"] == 0
 
@@ -239,7 +278,8 @@ async def test_options_turn_sharing_off_at_once(
     assert sensor(hass, "pending_submissions") == "1"
     result = await options_sharing_step(hass, sharing_entry)
     assert result["step_id"] == "sharing"
-    assert preview_of(result)["printer_fleet"]["printer_count"] == 3
+    preview, result = await look_first(hass, result)
+    assert preview["printer_fleet"]["printer_count"] == 3
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )
@@ -346,9 +386,9 @@ async def test_options_turn_sharing_on_with_the_explicit_tick(
 ) -> None:
     """Off to on shows the preview, then asks for the server if none is set."""
     result = await options_sharing_step(hass, init_integration)
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    defaults = defaults_of(result)
     # Nothing was ever shared: there is nothing to ask any server to delete.
-    assert defaults == {CONF_SHARE_STATISTICS: False}
+    assert defaults == {CONF_SHARE_STATISTICS: False, CONF_SHOW_PREVIEW: False}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: True}
     )
@@ -419,8 +459,9 @@ async def test_options_of_an_entry_that_is_not_loaded(
     """The preview still shows; no deletion is offered, as none can be queued."""
     mock_config_entry.add_to_hass(hass)
     result = await options_sharing_step(hass, mock_config_entry)
-    assert preview_of(result)["printer_fleet"]["printer_count"] == 0
-    assert [str(key) for key in result["data_schema"].schema] == [CONF_SHARE_STATISTICS]
+    preview, result = await look_first(hass, result)
+    assert preview["printer_fleet"]["printer_count"] == 0
+    assert CONF_DELETE_SHARED not in defaults_of(result)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SHARE_STATISTICS: False}
     )

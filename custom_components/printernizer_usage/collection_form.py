@@ -1,10 +1,11 @@
-"""The collection-server form, shared by the setup, the options and the repairs."""
+"""The forms the setup, the options and the repairs share: privacy, the server."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -16,6 +17,7 @@ from .const import (
     CONF_COLLECTION_API_KEY,
     CONF_COLLECTION_URL,
     CONF_FORMER_COLLECTION_KEYS,
+    CONF_SHARE_STATISTICS,
     SERVER_PROMISES_URL,
     SERVER_URL,
 )
@@ -40,6 +42,31 @@ COLLECTION_SCHEMA = vol.Schema(
         ),
     }
 )
+
+# The privacy step's choice comes first; the details are one click away, and
+# what would be sent is a step of its own (a section's text takes no
+# placeholders in Home Assistant 2025.4).
+CONF_DETAILS = "details"
+CONF_SHOW_PREVIEW = "show_preview"
+# Stopping can also ask the servers to delete what they hold.
+CONF_DELETE_SHARED = "delete_shared"
+
+
+def privacy_schema(*, sharing: bool, offer_deletion: bool = False) -> vol.Schema:
+    """Return the privacy step's form: the choice, the way to the preview, details.
+
+    The box shows what is set (unticked before any consent); the deletion
+    box only where some server may hold data.
+    """
+    fields: dict[Any, Any] = {
+        vol.Required(CONF_SHARE_STATISTICS, default=sharing): bool,
+    }
+    if offer_deletion:
+        fields[vol.Required(CONF_DELETE_SHARED, default=False)] = bool
+    fields[vol.Required(CONF_SHOW_PREVIEW, default=False)] = bool
+    fields[vol.Optional(CONF_DETAILS)] = section(vol.Schema({}), {"collapsed": True})
+    return vol.Schema(fields)
+
 
 # For a server whose address is right but whose key is not.
 KEY_SCHEMA = vol.Schema(

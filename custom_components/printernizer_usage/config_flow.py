@@ -18,9 +18,11 @@ from .api import PrinternizerClient, PrinternizerError
 from .collection_form import (
     COLLECTION_SCHEMA,
     COLLECTION_URL_PLACEHOLDERS,
+    CONF_SHOW_PREVIEW,
     async_check_collection_server,
+    privacy_schema,
 )
-from .consent_preview import async_live_facts, async_privacy_placeholders
+from .consent_preview import async_live_facts, async_preview_placeholders
 from .const import (
     CONF_BASELINE_ID,
     CONF_CONSENTED_POLICY,
@@ -28,6 +30,7 @@ from .const import (
     DEFAULT_URL,
     DOMAIN,
     POLICY_VERSION,
+    PRIVACY_URL,
     ErrorType,
 )
 from .coordinator import PrinternizerUsageConfigEntry
@@ -45,10 +48,6 @@ PRINTERNIZER_URL_PLACEHOLDERS = {"example_url": DEFAULT_URL}
 
 def _url_schema(default: str) -> vol.Schema:
     return vol.Schema({vol.Required(CONF_URL, default=default): str})
-
-
-# Sharing is off unless the user ticks the box.
-SHARE_SCHEMA = vol.Schema({vol.Required(CONF_SHARE_STATISTICS, default=False): bool})
 
 
 class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -93,21 +92,35 @@ class PrinternizerUsageConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_privacy(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Explain sharing, show the preview, and ask; the box starts unticked."""
+        """Ask first, in short; the box starts unticked, the details folded."""
         if user_input is not None:
+            if user_input.get(CONF_SHOW_PREVIEW):
+                return await self.async_step_what_would_be_sent()
             if user_input[CONF_SHARE_STATISTICS]:
                 return await self.async_step_collection_server()
             return self.async_create_entry(
                 title=TITLE, data=self._data, options={CONF_SHARE_STATISTICS: False}
             )
+        return self.async_show_form(
+            step_id="privacy",
+            data_schema=privacy_schema(sharing=False),
+            description_placeholders={"privacy_url": PRIVACY_URL},
+        )
+
+    async def async_step_what_would_be_sent(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the first summary as it would be sent; then back to the choice."""
+        if user_input is not None:
+            return await self.async_step_privacy()
         if self._client is None:  # pragma: no cover - the user step made it
             msg = "the Printernizer URL was not checked"
             raise RuntimeError(msg)
         facts, flags = await async_live_facts(self._client)
         return self.async_show_form(
-            step_id="privacy",
-            data_schema=SHARE_SCHEMA,
-            description_placeholders=await async_privacy_placeholders(
+            step_id="what_would_be_sent",
+            data_schema=vol.Schema({}),
+            description_placeholders=await async_preview_placeholders(
                 self.hass, facts, flags
             ),
         )

@@ -1,4 +1,4 @@
-"""What the forms show of a payload: the privacy step's preview from facts read now."""
+"""What the forms show of a payload: the first summary's preview from facts read now."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .api import ItemKeyer, PrinternizerClient, PrinternizerError
-from .const import DOMAIN, PRIVACY_URL
+from .const import DOMAIN
 from .payload import NOT_YET_KNOWN, PrinternizerFacts, preview_payload
 
 
-async def async_privacy_placeholders(
+async def async_preview_placeholders(
     hass: HomeAssistant, facts: PrinternizerFacts, flags: dict[str, bool]
 ) -> dict[str, str]:
-    """Return the privacy step's placeholders: the preview and the policy link."""
+    """Return the placeholders of "what would be sent": the first summary's preview."""
     payload = await hass.async_add_executor_job(
         partial(
             preview_payload,
@@ -30,10 +30,7 @@ async def async_privacy_placeholders(
             today=dt_util.utcnow().date(),
         )
     )
-    return {
-        "preview": await async_json_block(hass, payload),
-        "privacy_url": PRIVACY_URL,
-    }
+    return {"preview": await async_json_block(hass, payload)}
 
 
 async def async_json_block(hass: HomeAssistant, payload: object) -> str:

@@ -18,21 +18,23 @@ from . import rights
 from .collection_form import (
     COLLECTION_SCHEMA,
     COLLECTION_URL_PLACEHOLDERS,
+    CONF_DELETE_SHARED,
+    CONF_SHOW_PREVIEW,
     async_check_collection_server,
     keys_for_server,
+    privacy_schema,
 )
-from .consent_preview import (
-    async_privacy_placeholders,
-)
+from .consent_preview import async_preview_placeholders
 from .const import (
     CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_SHARE_STATISTICS,
     CONF_STOPPED_AT,
     POLICY_VERSION,
+    PRIVACY_URL,
 )
 from .coordinator import PrinternizerUsageConfigEntry
-from .options_rights import CONF_DELETE_SHARED, RightsSteps
+from .options_rights import RightsSteps
 from .payload import PrinternizerFacts, week_start
 from .store import LocalStatisticsStore
 
@@ -48,7 +50,7 @@ class PrinternizerUsageOptionsFlow(RightsSteps):
     async def async_step_sharing(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show what sharing means and the preview; tick to share, untick to stop.
+        """Ask first, in short: tick to share, untick to stop; details folded.
 
         Stopping can also ask the servers to delete what they hold, offered
         only while some server may hold something; the result says how the
@@ -63,16 +65,12 @@ class PrinternizerUsageOptionsFlow(RightsSteps):
         if user_input is not None:
             share = user_input[CONF_SHARE_STATISTICS]
             delete = user_input.get(CONF_DELETE_SHARED, False)
+            if user_input.get(CONF_SHOW_PREVIEW):
+                return await self.async_step_what_would_be_sent()
             if share and delete:
                 errors["base"] = "delete_while_sharing"
             elif delete:
-                if not self._loaded:
-                    return self.async_abort(reason="entry_not_loaded")
-                requests = await rights.async_request_remote_deletion(self.config_entry)
-                self.hass.config_entries.async_update_entry(
-                    self.config_entry, options=self._stopped_options()
-                )
-                return self._deletion_result(requests)
+                return await self._async_stop_and_delete()
             elif not share:
                 return self.async_create_entry(data=self._stopped_options())
             elif not options.get(CONF_COLLECTION_URL):
@@ -80,20 +78,27 @@ class PrinternizerUsageOptionsFlow(RightsSteps):
                 return await self.async_step_collection_server()
             else:
                 return self.async_create_entry(data=self._sharing_options())
-        facts, flags = await _async_stored_facts(self.config_entry)
-        fields: dict[Any, Any] = {
-            vol.Required(
-                CONF_SHARE_STATISTICS,
-                default=bool(options.get(CONF_SHARE_STATISTICS, False)),
-            ): bool
-        }
-        if offer_deletion:
-            fields[vol.Required(CONF_DELETE_SHARED, default=False)] = bool
         return self.async_show_form(
             step_id="sharing",
-            data_schema=vol.Schema(fields),
+            data_schema=privacy_schema(
+                sharing=bool(options.get(CONF_SHARE_STATISTICS, False)),
+                offer_deletion=offer_deletion,
+            ),
             errors=errors,
-            description_placeholders=await async_privacy_placeholders(
+            description_placeholders={"privacy_url": PRIVACY_URL},
+        )
+
+    async def async_step_what_would_be_sent(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show this week's summary from what the store last saw; back to sharing."""
+        if user_input is not None:
+            return await self.async_step_sharing()
+        facts, flags = await _async_stored_facts(self.config_entry)
+        return self.async_show_form(
+            step_id="what_would_be_sent",
+            data_schema=vol.Schema({}),
+            description_placeholders=await async_preview_placeholders(
                 self.hass, facts, flags
             ),
         )
@@ -123,6 +128,16 @@ class PrinternizerUsageOptionsFlow(RightsSteps):
             errors=errors,
             description_placeholders=COLLECTION_URL_PLACEHOLDERS,
         )
+
+    async def _async_stop_and_delete(self) -> ConfigFlowResult:
+        """Ask the servers to delete, stop sharing, and say how they answered."""
+        if not self._loaded:
+            return self.async_abort(reason="entry_not_loaded")
+        requests = await rights.async_request_remote_deletion(self.config_entry)
+        self.hass.config_entries.async_update_entry(
+            self.config_entry, options=self._stopped_options()
+        )
+        return self._deletion_result(requests)
 
     def _stopped_options(self) -> dict[str, Any]:
         """Return the options with sharing off, and when it stopped if it was on."""

@@ -16,11 +16,11 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import rights
+from .collection_form import CONF_DELETE_SHARED
 from .consent_preview import async_json_block, async_selector_label
 from .outbox import is_rejection, waiting_deletions
 from .payload import WEEK, week_start
 
-CONF_DELETE_SHARED = "delete_shared"
 CONF_WEEK = "week"
 NO_FIELDS = vol.Schema({})
 MENU = [
