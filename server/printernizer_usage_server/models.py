@@ -33,6 +33,7 @@ _JSON_MAP: Final = JSON(none_as_null=True)
 
 # Every id is exact in any JSON reader (JavaScript's numbers included).
 MAX_SUBMISSION_ID: Final = 2**53 - 1
+SUBMISSION_ID_TYPE: Final = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def new_submission_id() -> int:
@@ -60,9 +61,14 @@ class Submission(Base):
     __table_args__: Any = (UniqueConstraint("installation_id", "period_start"),)
 
     # Drawn at random, not counted up: counted ids would tell in which order
-    # the weeks arrived, and so, beside any time-stamped log line, when.
+    # the weeks arrived, and so, beside any time-stamped log line, when. On
+    # SQLite an INTEGER key is the row's rowid itself, so no hidden rowid
+    # counts up beside it.
     id: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False, default=new_submission_id
+        SUBMISSION_ID_TYPE,
+        primary_key=True,
+        autoincrement=False,
+        default=new_submission_id,
     )
     installation_id: Mapped[str] = mapped_column(String(36), index=True)
     period_start: Mapped[date] = mapped_column(Date)

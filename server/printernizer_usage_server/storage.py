@@ -182,10 +182,12 @@ async def purge(
     # retention has passed, i.e. when period_end <= the day of now - retention.
     last_day_to_drop = (now - timedelta(days=retention_days)).date()
     async with sessions.begin() as session:
+        # Acceptance rows first, weeks second, as a deletion and a submission
+        # lock them: the other order could deadlock with a deletion.
+        await _drop_stale_acceptances(session, now)
         purged = await session.execute(
             delete(Submission).where(Submission.period_end <= last_day_to_drop)
         )
-        await _drop_stale_acceptances(session, now)
         return _row_count(purged)
 
 

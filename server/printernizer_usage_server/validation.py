@@ -18,8 +18,10 @@ WEEK: Final = timedelta(days=7)
 # A week is sent after it ends; a client whose clock or time zone is off by
 # up to a day may send a little early, but not a week still to come.
 EARLY_TOLERANCE: Final = timedelta(days=1)
-# Far deeper than a payload nests (its deepest values are three levels down).
+# Far deeper than a payload nests (its deepest values are three levels down),
+# and far longer than its one list (printer_types) can be.
 MAX_DEPTH: Final = 16
+MAX_ITEMS: Final = 64
 
 # What FastAPI (pydantic) would call each kind of failure, so that clients
 # written against the upstream server read our answers the same way.
@@ -61,13 +63,14 @@ class ErrorItem(TypedDict):
 def payload_errors(payload: object) -> list[ErrorItem]:
     """Return what is wrong with a parsed body; an empty list means it is valid.
 
-    A body nested deeper than any payload is refused before the schema sees
-    it: near the parser's limit, the schema's messages (which quote the
-    value) would overflow the stack.
+    A body nested deeper, or with a longer list, than any payload is refused
+    before the schema sees it: near the parser's limit the schema's messages
+    (which quote the value) would overflow the stack, and its uniqueItems
+    check takes time that grows with the square of a list's length.
     """
-    if (too_deep := _too_deep(payload, MAX_DEPTH)) is not None:
-        message = "Input nests deeper than a payload does"
-        return [_item("value_error", ["body", *too_deep], message, None)]
+    if (misshapen := _out_of_shape(payload)) is not None:
+        loc, message = misshapen
+        return [_item("value_error", ["body", *loc], message, None)]
     errors = _schema_errors(payload)
     if errors:
         # The rules below read the structure the schema guarantees.
@@ -188,7 +191,20 @@ def _lookup(payload: Mapping[str, Any], loc: list[str]) -> str | None:
 
 
 def _item(kind: str, loc: Loc, message: str, value: object) -> ErrorItem:
-    return {"type": kind, "loc": loc, "msg": message, "input": _echoable(value)}
+    return {
+        "type": kind,
+        "loc": [_encodable(part) for part in loc],
+        "msg": message,
+        "input": _echoable(value),
+    }
+
+
+def _encodable(part: str | int) -> str | int:
+    # A key may be a lone surrogate ("\ud800"), which parses but no UTF-8
+    # answer can carry: such characters read as "?".
+    if isinstance(part, str):
+        return part.encode("utf-8", "replace").decode()
+    return part
 
 
 def _echoable(value: object) -> object:
@@ -201,8 +217,8 @@ def _echoable(value: object) -> object:
     return value
 
 
-def _too_deep(payload: object, depth: int) -> Loc | None:
-    """Return where a value nests more than `depth` levels deep, if one does.
+def _out_of_shape(payload: object) -> tuple[Loc, str] | None:
+    """Return where, and how, a body is deeper or longer than a payload can be.
 
     The place is the innermost named field above it: the indexes of a heap
     of nested lists say nothing.
@@ -210,14 +226,20 @@ def _too_deep(payload: object, depth: int) -> Loc | None:
     stack: list[tuple[object, list[str | int]]] = [(payload, [])]
     while stack:
         value, path = stack.pop()
-        if len(path) > depth:
-            names = [part for part in path if isinstance(part, str)]
-            return path[: path.index(names[-1]) + 1] if names else []
+        if len(path) > MAX_DEPTH:
+            return _named(path), "Input nests deeper than a payload does"
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            return _named(path), "Input lists more items than a payload does"
         if isinstance(value, dict):
             stack.extend((child, [*path, key]) for key, child in value.items())
         elif isinstance(value, list):
             stack.extend((child, [*path, index]) for index, child in enumerate(value))
     return None
+
+
+def _named(path: list[str | int]) -> Loc:
+    names = [part for part in path if isinstance(part, str)]
+    return path[: path.index(names[-1]) + 1] if names else []
 
 
 def _sort_key(item: ErrorItem) -> tuple[tuple[tuple[bool, int | str], ...], str]:

@@ -157,18 +157,20 @@ class PostgresDatabase:
 
 
 async def until_a_lock_is_awaited(
-    database: PostgresDatabase, given_up: Callable[[], bool] = lambda: False
+    database: PostgresDatabase,
+    given_up: Callable[[], bool] = lambda: False,
+    waiting: int = 1,
 ) -> None:
-    """Return once a connection to `database` waits on a lock, or `given_up()`."""
+    """Return once `waiting` connections to `database` wait on locks, or given_up()."""
     watching = await database.cluster.connect(database.name)
     try:
         while not given_up():
-            waiting = await watching.fetchval(
+            waiters = await watching.fetchval(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = $1 AND wait_event_type = 'Lock'",
                 database.name,
             )
-            if waiting:
+            if waiters >= waiting:
                 return
             await asyncio.sleep(_LOCK_POLL_SECONDS)
     finally:

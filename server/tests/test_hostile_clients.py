@@ -17,6 +17,9 @@ from tests.databases import PostgresDatabase, until_a_lock_is_awaited
 from tests.payloads import SAMPLE_ID, sample, week
 
 MONDAY = date(2024, 11, 18)
+# Bytes an attacker drips in, one a second, well past uvicorn's 5 s keep-alive
+# and the 2 s deadline the test sets.
+_DRIPS = 15
 
 
 async def test_a_failing_request_says_and_logs_nothing_of_its_data(
@@ -231,3 +234,63 @@ async def test_a_value_nested_near_the_parsers_limit_is_refused_plainly(
             assert item["loc"] == ["body", "installation", "country_code"]
             assert item["input"] is None
     assert statuses == {422}
+
+
+@pytest.mark.sqlite_only
+async def test_a_body_left_unsent_after_the_answer_holds_no_connection(
+    servers: ServerFactory,
+) -> None:
+    """Answered before its body was in, a connection ends at the deadline.
+
+    Otherwise the rest of the body could come a byte at a time, each byte
+    resetting uvicorn's keep-alive timer, for ever.
+    """
+    server = await servers.start(head_timeout_seconds=2, body_timeout_seconds=0.05)
+    url = httpx.URL(str(server.client.base_url))
+    heads = (
+        b"GET /health HTTP/1.1\r\nHost: stats\r\nContent-Length: 100000\r\n\r\n{",
+        b"POST /submit HTTP/1.1\r\nHost: stats\r\nContent-Length: 400\r\n\r\n{",
+    )
+    for head in heads:
+        reader, writer = await asyncio.open_connection(
+            url.host, url.port, local_addr=(CLIENT_ADDRESS, 0)
+        )
+        try:
+            writer.write(head)
+            await writer.drain()
+            # Everything the server sends, up to its closing the connection.
+            received = asyncio.create_task(reader.read())
+            # The attacker's drip: one byte of body a second, each within
+            # uvicorn's keep-alive timeout (5 s), for long after the answer.
+            for _ in range(_DRIPS):
+                done, _pending = await asyncio.wait({received}, timeout=1)
+                if done:
+                    break
+                writer.write(b" ")
+        finally:
+            writer.close()
+        assert received.done(), "the connection outlived its answer"
+        assert received.result().startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 408 "))
+
+
+async def test_keys_and_lists_no_answer_could_carry_or_check_quickly(
+    server: RunningServer,
+) -> None:
+    """A key that is a lone surrogate, a list of thousands: plain 422s."""
+    surrogate_key = '{"\\ud800": ' + "[" * 17 + "]" * 17 + "}"
+    long_list = json.dumps(
+        {**week(MONDAY), "printer_fleet": {"printer_types": list(range(1300))}}
+    )
+    answers = [
+        await server.client.post(
+            "/submit", content=body, headers={"content-type": "application/json"}
+        )
+        for body in (surrogate_key, long_list)
+    ]
+    assert [answer.status_code for answer in answers] == [422, 422]
+    assert answers[0].json()["detail"][0]["loc"] == ["body", "?"]
+    assert answers[1].json()["detail"][0]["loc"] == [
+        "body",
+        "printer_fleet",
+        "printer_types",
+    ]

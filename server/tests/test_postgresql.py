@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, ServerFactory
 from tests.databases import PostgresDatabase, until_a_lock_is_awaited
 from tests.payloads import SAMPLE_ID, week
 
@@ -155,3 +155,40 @@ async def test_a_deletion_waits_for_a_week_being_stored(server: RunningServer) -
         "SELECT count(*) FROM submission WHERE installation_id = ?", SAMPLE_ID
     ) == [(0,)]
     assert server.query("SELECT count(*) FROM recent_acceptance") == [(1,)]
+
+
+async def test_a_deletion_and_the_purge_never_deadlock(servers: ServerFactory) -> None:
+    """Both lock an installation's acceptance time before its weeks.
+
+    The installation has a week just past the retention and an acceptance
+    time over an hour old, as right after a retention boundary; a held lock
+    on its week lines the purge and the deletion up behind each other.
+    """
+    server = await servers.start(retention_days=1)
+    database = _postgres(server)
+    monday = server.clock.now.date() - timedelta(days=7)
+    response = await server.client.post("/submit", json=week(monday, SAMPLE_ID))
+    assert response.status_code == 200, response.text
+    server.clock.advance(days=1, hours=2)
+    holding = await database.cluster.connect(database.name)
+    try:
+        transaction = holding.transaction()
+        await transaction.start()
+        await holding.execute(
+            "SELECT 1 FROM submission WHERE installation_id = $1 FOR UPDATE", SAMPLE_ID
+        )
+        purge = asyncio.create_task(server.runtime.purger.run_once())
+        await until_a_lock_is_awaited(database, given_up=purge.done)
+        deletion = asyncio.create_task(
+            server.client.delete(f"/installation/{SAMPLE_ID}")
+        )
+        await until_a_lock_is_awaited(database, given_up=deletion.done, waiting=2)
+        await transaction.commit()
+        answer = await deletion
+        purged = await purge
+    finally:
+        await holding.close()
+
+    assert answer.status_code == 200, answer.text
+    assert purged + answer.json()["deleted_count"] == 1
+    assert server.query("SELECT count(*) FROM submission") == [(0,)]

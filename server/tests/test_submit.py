@@ -357,3 +357,7 @@ async def test_submission_ids_say_nothing_of_the_order_of_arrival(
     # Ten random ids in arrival order by chance: about once in 3.6 million runs.
     assert ids != sorted(ids)
     assert all(0 < number <= 2**53 - 1 for number in ids)
+    if server.database.engine == "sqlite":
+        # No hidden rowid counts up beside the id: the id is the rowid.
+        rows = server.query("SELECT rowid, id FROM submission")
+        assert all(rowid == number for rowid, number in rows)
