@@ -218,3 +218,40 @@ async def test_a_fix_for_a_removed_entry_ends_plainly(
     )
     form = await fix_flow.open(issue_id)
     assert form["reason"] == "entry_removed"
+
+
+async def test_a_former_servers_refusal_never_puts_its_key_on_the_current_one(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    fix_flow: FixFlow,
+    *,
+    elsewhere: CollectionSimulator,
+) -> None:
+    """The refusal came from a server left behind: a notice, not a key form.
+
+    A key form would pair the key typed for the former server with the
+    current one, and send it there with every week.
+    """
+    await travel(hass, freezer, FIRST_SEND)
+    former_key = collection_key(sharing_entry)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={
+            **sharing_entry.options,
+            CONF_COLLECTION_URL: elsewhere.url,
+            CONF_COLLECTION_API_KEY: elsewhere.api_key,
+            CONF_FORMER_COLLECTION_KEYS: {collection.url: former_key},
+        },
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    collection.api_key = "rotated-key"
+    await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
+    await travel(hass, freezer, FIRST_SEND + timedelta(seconds=2))
+
+    assert issue(hass, "deletion_refused") is None
+    notice = issue(hass, "deletion_refused_elsewhere")
+    assert notice is not None
+    assert not notice.is_fixable
+    assert sharing_entry.options[CONF_COLLECTION_API_KEY] == elsewhere.api_key

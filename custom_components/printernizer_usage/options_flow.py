@@ -130,13 +130,16 @@ class PrinternizerUsageOptionsFlow(RightsSteps):
         )
 
     async def _async_stop_and_delete(self) -> ConfigFlowResult:
-        """Ask the servers to delete, stop sharing, and say how they answered."""
+        """Stop sharing, ask the servers to delete, and say how they answered.
+
+        Stopped first: should the request fail, sharing is off all the same.
+        """
         if not self._loaded:
             return self.async_abort(reason="entry_not_loaded")
-        requests = await rights.async_request_remote_deletion(self.config_entry)
         self.hass.config_entries.async_update_entry(
             self.config_entry, options=self._stopped_options()
         )
+        requests = await rights.async_request_remote_deletion(self.config_entry)
         return self._deletion_result(requests)
 
     def _stopped_options(self) -> dict[str, Any]:

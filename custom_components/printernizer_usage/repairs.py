@@ -206,10 +206,15 @@ async def async_create_fix_flow(
 
 # The issues of one collection server: an endpoint change makes them moot.
 SUBMISSION_ISSUES: Final = ("submission_rejected", "submission_redirected")
-DELETION_ISSUES: Final = ("deletion_refused", "deletion_redirected")
+DELETION_ISSUES: Final = (
+    "deletion_refused",
+    "deletion_refused_elsewhere",
+    "deletion_redirected",
+)
 # Those the user fixes by giving the server's key, or its address and key. A
 # redirected deletion is not among them: the data is where it went, and a
-# new address would not reach it.
+# new address would not reach it; nor one a former server refused, whose key
+# the form would save as the current server's.
 KEY_ISSUES: Final = ("deletion_refused_",)
 SERVER_ISSUES: Final = (
     "deletion_refused_",

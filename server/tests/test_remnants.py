@@ -3,9 +3,9 @@
 Deleting rows leaves copies of index entries behind: in the free space of
 SQLite's index pages (which secure_delete does not clear) and as PostgreSQL's
 dead rows. The periodic run after a deletion rewrites the files. The data set
-is the one an attacker found that leaves pieces behind on SQLite: 600
+is one that leaves pieces behind on SQLite (with its ids as rowids): 1,000
 installations of three weeks each, stored in the random order of their ids,
-then 200 of them deleted.
+then 300 of them deleted.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def test_no_piece_of_a_deleted_id_outlives_the_next_periodic_run(
     server: RunningServer,
 ) -> None:
     """Pieces are there right after the deletions; the periodic run clears them."""
-    ids = _ids(600, seed=1)
+    ids = _ids(1000, seed=1)
     rows = [
         asdict(stored_fields(week(MONDAY - timedelta(weeks=back), installation_id)))
         for installation_id in ids
@@ -59,7 +59,7 @@ async def test_no_piece_of_a_deleted_id_outlives_the_next_periodic_run(
     ]
     async with server.runtime.sessions.begin() as session:
         await session.execute(insert(Submission), rows)
-    deleted = random.Random(1).sample(ids, 200)
+    deleted = random.Random(1).sample(ids, 300)
     for installation_id in deleted:
         response = await server.client.delete(f"/installation/{installation_id}")
         assert response.json()["deleted_count"] == 3
