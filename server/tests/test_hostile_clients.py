@@ -168,8 +168,9 @@ async def test_a_request_head_that_never_ends_is_cut_off(
     uvicorn alone would keep such a connection open for good, so that many of
     them would use up the server's file descriptors.
     """
-    # Long enough that the client's own bytes are in before it ends.
-    server = await servers.start(head_timeout_seconds=0.5)
+    # Long enough that the client's own bytes are in before it ends, even on
+    # a machine that stalls now and then.
+    server = await servers.start(head_timeout_seconds=2)
     url = httpx.URL(str(server.client.base_url))
     for first_request in (b"", b"GET /health HTTP/1.1\r\nHost: stats\r\n\r\n"):
         reader, writer = await asyncio.open_connection(
