@@ -78,11 +78,10 @@ async def test_the_device_names_printernizer_and_its_version(
 ) -> None:
     """Model and version as Printernizer reports it; never its address."""
     devices = dr.async_get(hass)
-    identifiers = {(DOMAIN, init_integration.entry_id)}
 
     def device() -> dr.DeviceEntry:
-        found = devices.async_get_device(identifiers=identifiers)
-        assert found is not None
+        [found] = dr.async_entries_for_config_entry(devices, init_integration.entry_id)
+        assert (DOMAIN, init_integration.entry_id) in found.identifiers
         return found
 
     assert device().model == "Printernizer"
