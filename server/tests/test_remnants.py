@@ -18,12 +18,14 @@ import uuid
 
 from sqlalchemy import insert
 
-from printernizer_usage_server.models import Submission
+from printernizer_usage_server.models import MAX_SUBMISSION_ID, Submission
 from printernizer_usage_server.stored_fields import stored_fields
 from tests.conftest import RunningServer
 from tests.payloads import week
 
 MONDAY = date(2024, 11, 18)
+INSTALLATIONS = 1000
+DELETED = 300
 # The shortest piece that still points at one id among millions.
 PIECE = 12
 _ID_LIKE_RUNS = re.compile(rb"[0-9a-f-]{%d,}" % PIECE)
@@ -51,15 +53,23 @@ async def test_no_piece_of_a_deleted_id_outlives_the_next_periodic_run(
     server: RunningServer,
 ) -> None:
     """Pieces are there right after the deletions; the periodic run clears them."""
-    ids = _ids(1000, seed=1)
+    ids = _ids(INSTALLATIONS, seed=1)
+    # Submission ids from a seed too: the pages, and so the pieces, are the
+    # same in every run.
+    submission_ids = random.Random(3)
     rows = [
-        asdict(stored_fields(week(MONDAY - timedelta(weeks=back), installation_id)))
+        {
+            **asdict(
+                stored_fields(week(MONDAY - timedelta(weeks=back), installation_id))
+            ),
+            "id": submission_ids.randrange(1, MAX_SUBMISSION_ID),
+        }
         for installation_id in ids
         for back in range(3)
     ]
     async with server.runtime.sessions.begin() as session:
         await session.execute(insert(Submission), rows)
-    deleted = random.Random(1).sample(ids, 300)
+    deleted = random.Random(1).sample(ids, DELETED)
     for installation_id in deleted:
         response = await server.client.delete(f"/installation/{installation_id}")
         assert response.json()["deleted_count"] == 3
