@@ -1,7 +1,8 @@
 """The user's rights over their statistics, one implementation for actions and options.
 
-The actions (services.py) and the options menu (options_flow.py) check who
-asks and for which entry in their own ways, then call these.
+The actions (services.py) and the options menu (options_rights.py,
+options_flow.py) check who asks and for which entry in their own ways, then
+call these.
 """
 
 from __future__ import annotations
