@@ -192,6 +192,24 @@ ensure_postgresql() {
   return 1
 }
 
+# The browser test (tests/e2e/test_browser.py) drives Debian's Chromium. As
+# root it is installed here; otherwise this says how, and the test skips (under
+# CI=true, scripts/test makes the test fail instead).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's chromium package (the browser test needs it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+      { apt-get update -q >/dev/null &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } &&
+      return 0
+  fi
+  echo "Chromium is missing: install Debian's chromium package to run the browser test" >&2
+  return 1
+}
+
 # The collection server's own checks: strict typing, then its suite on SQLite
 # and PostgreSQL (a missing PostgreSQL fails the suite instead of skipping).
 run_server_suite() {

@@ -9,7 +9,9 @@ the next submission.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+import html
 import json
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -52,6 +54,8 @@ class OptionsClient:
         self._client: TestClient | None = None
         self._entry = entry
         self._flow_id = ""
+        # What the browser sends with every request (its languages, say).
+        self.headers: dict[str, str] = {}
 
     async def open(self) -> dict[str, Any]:
         """Open the options in a new session; return the menu.
@@ -76,7 +80,7 @@ class OptionsClient:
 
     async def _post(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
         assert self._client is not None
-        response = await self._client.post(path, json=data)
+        response = await self._client.post(path, json=data, headers=self.headers)
         assert response.status == 200, await response.text()
         answer: dict[str, Any] = await response.json()
         assert_placeholders_supplied(answer, "options")
@@ -140,8 +144,12 @@ async def test_the_export_ends_in_a_file_the_browser_saves(
     result = await options.choose("export")
     assert result["type"] == "abort"
     assert result["reason"] == "export_ready"
-    link = result["description_placeholders"]["download_url"]
-    download = await (await hass_client_no_auth()).get(link)
+    link = result["description_placeholders"]["download_link"]
+    path = re.fullmatch(
+        r'<a href="([^"]+)" target="_blank">printernizer-usage-[\d-]+\.json</a>', link
+    )
+    assert path is not None, link
+    download = await (await hass_client_no_auth()).get(html.unescape(path[1]))
     assert download.status == 200
     assert "attachment" in download.headers["Content-Disposition"]
     saved = json.loads(await download.read())
@@ -197,6 +205,23 @@ async def test_the_preview_of_a_week_without_data_says_why_not(
     result = await options.submit({CONF_WEEK: "2026-11-25"})
     verdict = result["description_placeholders"]["verdict"]
     assert verdict == "This week is not over yet; the figures still change."
+
+
+async def test_the_preview_speaks_the_viewers_language(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    options: OptionsClient,
+) -> None:
+    """A German browser on an English Home Assistant reads German placeholders."""
+    assert hass.config.language == "en"
+    options.headers["Accept-Language"] = "fr-CH, de-DE;q=0.9, en;q=0.8"
+    await options.choose("preview")
+    result = await options.submit({CONF_WEEK: "2026-11-25"})
+    placeholders = result["description_placeholders"]
+    assert placeholders["verdict"] == (
+        "Diese Woche ist noch nicht vorbei; die Zahlen ändern sich noch."
+    )
+    assert '"installation_id": "(noch unbekannt)"' in placeholders["preview"]
 
 
 async def test_deleting_local_statistics_asks_first_then_says_what_went(

@@ -7,12 +7,15 @@ from functools import partial
 import json
 import secrets
 
+from aiohttp import hdrs
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import current_request
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .api import ItemKeyer, PrinternizerClient, PrinternizerError
 from .const import DOMAIN
+from .languages import preferred_language
 from .payload import NOT_YET_KNOWN, PrinternizerFacts, preview_payload
 
 
@@ -51,14 +54,17 @@ def _with_marker(node: object, marker: str) -> object:
 
 
 async def async_selector_label(hass: HomeAssistant, selector: str, option: str) -> str:
-    """Return an option's label from the translations, in the system language.
+    """Return an option's label from the translations, for the person looking.
 
-    A placeholder cannot be translated by the frontend; the system language
-    is the best the server side knows.
+    A placeholder is not translated by the frontend: the language is the one
+    the browser asks for in the request this step answers, else the system's.
     """
-    labels = await async_get_translations(
-        hass, hass.config.language, "selector", [DOMAIN]
+    request = current_request.get()
+    language = preferred_language(
+        request.headers.get(hdrs.ACCEPT_LANGUAGE) if request is not None else None,
+        hass.config.language,
     )
+    labels = await async_get_translations(hass, language, "selector", [DOMAIN])
     key = f"component.{DOMAIN}.selector.{selector}.options.{option}"
     return labels.get(key, option)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import html
 from http import HTTPStatus
 import json
 from typing import Final
@@ -45,6 +46,25 @@ def async_sign_export_path(hass: HomeAssistant, entry_id: str) -> str | None:
     )
 
 
+def export_filename() -> str:
+    """Return the name a downloaded export is saved under."""
+    return f"printernizer-usage-{dt_util.utcnow():%Y-%m-%d}.json"
+
+
+def download_link(path: str) -> str:
+    """Return an HTML link to a signed path, named after the file it saves.
+
+    It has a target, so the browser follows it and saves the file: the
+    frontend's router takes a plain same-site link for one of its own pages,
+    lands on the dashboard and leaves the signature in the address bar. The
+    file name needs no translation (the frontend translates the text around it).
+    """
+    return (
+        f'<a href="{html.escape(path)}" target="_blank">'
+        f"{html.escape(export_filename())}</a>"
+    )
+
+
 def _session_refresh_token_id() -> str | None:
     """Return the refresh token of the websocket or HTTP session making this call."""
     if (connection := current_connection.get()) is not None:
@@ -76,12 +96,11 @@ class ExportDownloadView(HomeAssistantView):
         ):
             return self.json_message("No such loaded entry", HTTPStatus.NOT_FOUND)
         export = await entry.runtime_data.sharing.async_export()
-        filename = f"printernizer-usage-{dt_util.utcnow():%Y-%m-%d}.json"
         return web.Response(
             body=json.dumps(export, indent=2),
             content_type="application/json",
             headers={
-                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Content-Disposition": f'attachment; filename="{export_filename()}"',
                 # The statistics are the user's: no browser or proxy keeps a copy.
                 "Cache-Control": "no-store",
             },

@@ -18,6 +18,7 @@ import voluptuous as vol
 from . import rights
 from .collection_form import CONF_DELETE_SHARED
 from .consent_preview import async_json_block, async_selector_label
+from .http import download_link
 from .outbox import is_rejection, waiting_deletions
 from .payload import WEEK, week_start
 
@@ -107,7 +108,9 @@ class RightsSteps(OptionsFlow):
             return self.async_abort(reason="export_needs_browser")
         return self.async_abort(
             reason="export_ready",
-            description_placeholders={"download_url": export["download_path"]},
+            description_placeholders={
+                "download_link": download_link(export["download_path"])
+            },
         )
 
     async def async_step_delete_local(

@@ -19,6 +19,8 @@ INTEGRATION = Path(__file__).parents[2] / "custom_components" / "printernizer_us
 # Every wait is a hang guard, not a speed limit: a start takes seconds, and
 # only a process that hangs gets anywhere near this on a loaded machine.
 HANG_GUARD = 600.0
+OWNER_USERNAME = "owner"
+OWNER_PASSWORD = "e2e-password-not-secret"  # noqa: S105 - a throw-away test owner
 
 
 class HomeAssistantError(AssertionError):
@@ -178,8 +180,8 @@ class HomeAssistantProcess:
             {
                 "client_id": client_id,
                 "name": "Owner",
-                "username": "owner",
-                "password": "e2e-password-not-secret",
+                "username": OWNER_USERNAME,
+                "password": OWNER_PASSWORD,
                 "language": "en",
             },
             auth=False,
@@ -195,6 +197,17 @@ class HomeAssistantProcess:
             },
         ).json()
         self.token = tokens["access_token"]
+
+    def finish_onboarding(self) -> None:
+        """Finish the onboarding steps after the owner, so the frontend skips them."""
+        redirect = f"{self.url}/?auth_callback=1"
+        self.request("POST", "/api/onboarding/core_config", {})
+        self.request("POST", "/api/onboarding/analytics", {})
+        self.request(
+            "POST",
+            "/api/onboarding/integration",
+            {"client_id": f"{self.url}/", "redirect_uri": redirect},
+        )
 
     def flow(self, path: str, handler: str, *answers: dict[str, Any]) -> Any:
         """Start a config or options flow and give it each answer in turn."""

@@ -8,7 +8,6 @@ and a week sent to the project's real collection server and deleted there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
 import json
@@ -18,13 +17,11 @@ import sqlite3
 import time
 from typing import Any
 
-import pytest
-
 from custom_components.printernizer_usage.const import DOMAIN
 from custom_components.printernizer_usage.payload import week_start
 from tests.real_collection_server import serving_collection_server
 from tests.simulator.collection import CollectionSimulator
-from tests.simulator.printernizer import PrinternizerSimulator, serving_demo_fleet
+from tests.simulator.printernizer import PrinternizerSimulator
 
 from .home_assistant import HANG_GUARD, HomeAssistantError, HomeAssistantProcess
 
@@ -39,28 +36,6 @@ ENTITIES_TEMPLATE = (
 )
 # The second device's entity ids end in _2; the names are the same.
 ENTITY_NAME = re.compile(r"^\w+\.printernizer_usage_statistics_(\w+?)(?:_2)?$")
-
-
-@pytest.fixture
-def print_farm(socket_enabled: None) -> Iterator[PrinternizerSimulator]:
-    """Serve a second Printernizer, for the entry that consents."""
-    with serving_demo_fleet() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def home_assistant(
-    tmp_path: Path, socket_enabled: None
-) -> Iterator[HomeAssistantProcess]:
-    """Start and onboard Home Assistant; kill it whatever the outcome."""
-    process = HomeAssistantProcess(tmp_path / "config")
-    process.write_config()
-    try:
-        process.start()
-        process.onboard()
-        yield process
-    finally:
-        process.kill()
 
 
 def sensors(ha: HomeAssistantProcess) -> dict[str, dict[str, str]]:
