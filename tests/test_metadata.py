@@ -13,7 +13,11 @@ import pytest
 import yaml
 
 from custom_components.printernizer_usage.binary_sensor import BINARY_SENSORS
-from custom_components.printernizer_usage.sensor import SENSORS, SHARING_SENSORS
+from custom_components.printernizer_usage.sensor import (
+    SENSORS,
+    SHARING_SENSORS,
+    TIME_SENSORS,
+)
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "printernizer_usage"
@@ -239,7 +243,7 @@ def test_every_sensor_has_an_icon() -> None:
     """Icons come from icons.json, one per sensor and per action."""
     icons = load_json(INTEGRATION / "icons.json")
     assert set(icons["entity"]["sensor"]) == {
-        d.translation_key for d in (*SENSORS, *SHARING_SENSORS)
+        d.translation_key for d in (*SENSORS, *SHARING_SENSORS, *TIME_SENSORS)
     }
     services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
     assert set(icons["services"]) == set(services)

@@ -17,7 +17,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -98,6 +98,15 @@ def sensor(hass: HomeAssistant, key: str) -> str:
     return state.state
 
 
+def not_shown(hass: HomeAssistant, key: str) -> bool:
+    """Tell whether a sensor is neither in the state machine nor registered."""
+    entity_id = f"sensor.printernizer_usage_statistics_{key}"
+    return (
+        hass.states.get(entity_id) is None
+        and entity_id not in er.async_get(hass).entities
+    )
+
+
 async def export(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
     """Return what the store holds."""
     result: dict[str, Any] = await entry.runtime_data.store.async_call(
@@ -176,7 +185,7 @@ async def test_a_monday_afternoon_opt_in_starts_with_the_next_week(
 ) -> None:
     """Consent at Monday 15:00 does not cover that week; the following one it does."""
     assert sensor(hass, "sharing") == "off"
-    assert sensor(hass, "next_submission") == "unknown"
+    assert not_shown(hass, "next_submission")
     await travel(hass, freezer, FIRST_WEEK + timedelta(hours=15))
     await set_options(
         hass,
@@ -210,13 +219,49 @@ async def test_no_endpoint_means_nothing_is_queued(
     hass.config_entries.async_update_entry(sharing_entry, options=options)
     await start(hass, sharing_entry)
     assert sensor(hass, "sharing") == "no_endpoint"
-    assert sensor(hass, "next_submission") == "unknown"
+    assert not_shown(hass, "next_submission")
     await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
     assert sensor(hass, "pending_submissions") == "0"
     # Once a server is set, the covered weeks that closed meanwhile are sent.
     await set_options(hass, sharing_entry, **{CONF_COLLECTION_URL: collection.url})
     await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(seconds=5))
     assert periods(collection) == ["2026-11-30T00:00:00Z"]
+
+
+async def test_the_submission_times_are_shown_only_while_there_is_one(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No "Unknown" where nothing was sent or nothing is planned, restarts included."""
+    registry = er.async_get(hass)
+    sharing_entry.add_to_hass(hass)
+    stale = registry.async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"{sharing_entry.entry_id}_last_submission",
+        config_entry=sharing_entry,
+        suggested_object_id="printernizer_usage_statistics_last_submission",
+    )
+    await start(hass, sharing_entry)
+    assert registry.async_get(stale.entity_id) is None  # left by an earlier run
+    assert not_shown(hass, "last_submission")  # nothing was sent yet
+    first_send = FIRST_WEEK + WEEK + OFFSET
+    assert sensor(hass, "next_submission") == first_send.isoformat()
+
+    await travel(hass, freezer, first_send)
+    assert len(collection.submissions) == 1
+    sent = sensor(hass, "last_submission")
+    assert sent == "2026-12-07T07:00:00+00:00"  # the hour it was accepted
+
+    await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: False})
+    assert not_shown(hass, "next_submission")  # nothing is planned
+    assert sensor(hass, "last_submission") == sent
+    await restart(hass, sharing_entry)
+    assert not_shown(hass, "next_submission")
+    await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: True})
+    assert sensor(hass, "next_submission") != "unknown"
 
 
 async def test_opting_out_discards_the_pending_week_at_once(
@@ -231,7 +276,7 @@ async def test_opting_out_discards_the_pending_week_at_once(
     await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: False})
     assert sensor(hass, "sharing") == "off"
     assert sensor(hass, "pending_submissions") == "0"
-    assert sensor(hass, "next_submission") == "unknown"
+    assert not_shown(hass, "next_submission")
     await travel(hass, freezer, FIRST_WEEK + 3 * WEEK)
     assert collection.submissions == []
     data = await export(hass, sharing_entry)

@@ -8,17 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
+    DOMAIN as SENSOR_DOMAIN,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .consent import SharingState
-from .const import ErrorType
+from .const import DOMAIN, ErrorType
 from .coordinator import (
     PrinternizerUsageConfigEntry,
     PrinternizerUsageCoordinator,
@@ -103,18 +105,6 @@ SHARING_SENSORS = (
         value_fn=lambda status: status.state.value,
     ),
     SharingSensorDescription(
-        key="last_submission",
-        translation_key="last_submission",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda status: status.last_submission,
-    ),
-    SharingSensorDescription(
-        key="next_submission",
-        translation_key="next_submission",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda status: status.next_submission,
-    ),
-    SharingSensorDescription(
         key="pending_submissions",
         translation_key="pending_submissions",
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -125,6 +115,26 @@ SHARING_SENSORS = (
         translation_key="pending_deletions",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda status: status.pending_deletions,
+    ),
+)
+
+
+# Shown only while they have a time: "Unknown" would be read as a fault where
+# nothing was sent yet, or nothing is planned (sharing off, or no server). The
+# Sharing sensor says which. Their presence changes with the options, a first
+# accepted week, a local deletion or a new id, never from poll to poll.
+TIME_SENSORS = (
+    SharingSensorDescription(
+        key="last_submission",
+        translation_key="last_submission",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda status: status.last_submission,
+    ),
+    SharingSensorDescription(
+        key="next_submission",
+        translation_key="next_submission",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda status: status.next_submission,
     ),
 )
 
@@ -146,6 +156,28 @@ async def async_setup_entry(
             *(SharingSensor(sharing, description) for description in SHARING_SENSORS),
         ]
     )
+    registry = er.async_get(hass)
+    shown: set[str] = set()
+
+    @callback
+    def show_the_times_there_are() -> None:
+        """Add a time sensor once it has a time; remove it when it has none."""
+        for description in TIME_SENSORS:
+            if description.value_fn(sharing.data) is not None:
+                if description.key not in shown:
+                    shown.add(description.key)
+                    async_add_entities([SharingSensor(sharing, description)])
+                continue
+            shown.discard(description.key)
+            # Also what an earlier run registered, so no stale entity is left.
+            unique_id = f"{entry.entry_id}_{description.key}"
+            if entity_id := registry.async_get_entity_id(
+                SENSOR_DOMAIN, DOMAIN, unique_id
+            ):
+                registry.async_remove(entity_id)
+
+    show_the_times_there_are()
+    entry.async_on_unload(sharing.async_add_listener(show_the_times_there_are))
 
 
 class SharingSensor(PrinternizerUsageEntity[SharingCoordinator], SensorEntity):
