@@ -175,19 +175,26 @@ prepare_server_venv() {
   (cd server && install_requirements "${SERVER_VENV#server/}" requirements-test.txt)
 }
 
+# Install Debian packages, as root only (refreshing the package lists if the
+# first try fails). Usage: apt_install_as_root "why" package [options...]
+apt_install_as_root() {
+  local why=$1
+  shift
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 1
+  echo "==> installing Debian's $1 package ($why)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null ||
+    { apt-get update -q >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+}
+
 # The server's storage tests also run on a throw-away PostgreSQL cluster
 # (server/tests/databases.py), from Debian's postgresql package.
 ensure_postgresql() {
   if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null; then
     return 0
   fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing Debian's postgresql package (the server's storage tests need it)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null ||
-      { apt-get update -q >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null; } &&
-      return 0
-  fi
+  apt_install_as_root "the server's storage tests need it" postgresql --no-install-recommends &&
+    return 0
   echo "PostgreSQL's server programs are missing: install Debian's postgresql package" >&2
   return 1
 }
@@ -196,16 +203,8 @@ ensure_postgresql() {
 # root it is installed here; otherwise this says how, and the test skips (under
 # CI=true, scripts/test makes the test fail instead).
 ensure_chromium() {
-  if [ -x /usr/bin/chromium ]; then
-    return 0
-  fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing Debian's chromium package (the browser test needs it)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
-      { apt-get update -q >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } &&
-      return 0
-  fi
+  [ -x /usr/bin/chromium ] && return 0
+  apt_install_as_root "the browser test needs it" chromium && return 0
   echo "Chromium is missing: install Debian's chromium package to run the browser test" >&2
   return 1
 }

@@ -22,6 +22,7 @@ from custom_components.printernizer_usage.sharing_settings import (
     SharingSettings,
     deletion_endpoint,
     is_policy_version,
+    without_invalid_options,
 )
 from custom_components.printernizer_usage.submitter import Endpoint
 
@@ -107,3 +108,49 @@ def test_a_deletion_request_carries_only_its_own_servers_key(
     """The current server gets its key, a former one its own, any other none."""
     row = DeletionRow("0b6c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d", server, due_at=NOW)
     assert deletion_endpoint(row, SharingSettings.from_options(SHARING)) == endpoint
+
+
+def test_without_invalid_options_keeps_only_what_the_forms_would_store() -> None:
+    """Each invalid option goes, the choice always; valid former keys stay."""
+    good = "https://stats.example.org"
+    options = {
+        "printernizer_only": "kept",
+        CONF_SHARE_STATISTICS: "yes",
+        CONF_CONSENTED_POLICY: 1,
+        CONF_DECLINED_POLICY: "two",
+        CONF_COLLECTION_URL: "https://user:secret@stats.example.org",
+        CONF_COLLECTION_API_KEY: "line\nbreak",
+        CONF_FORMER_COLLECTION_KEYS: {good: "old-key", "ftp://x": "k", good + "/a": 1},
+        CONF_STOPPED_AT: "last tuesday",
+    }
+    kept = without_invalid_options(options)
+    assert kept == {
+        "printernizer_only": "kept",
+        CONF_FORMER_COLLECTION_KEYS: {good: "old-key"},
+    }
+    assert SharingSettings.from_options(kept).invalid_option is None
+
+
+def test_without_invalid_options_leaves_valid_settings_but_the_choice() -> None:
+    """Valid settings lose only the choice, which the repair asks again."""
+    options = {
+        CONF_SHARE_STATISTICS: True,
+        CONF_CONSENTED_POLICY: 1,
+        CONF_DECLINED_POLICY: 1,
+        CONF_COLLECTION_URL: "https://stats.example.org",
+        CONF_COLLECTION_API_KEY: "key",
+        CONF_FORMER_COLLECTION_KEYS: {},
+        CONF_STOPPED_AT: "2026-11-30T10:00:00+00:00",
+    }
+    kept = without_invalid_options(options)
+    assert kept == {
+        key: value
+        for key, value in options.items()
+        if key not in (CONF_SHARE_STATISTICS, CONF_CONSENTED_POLICY)
+    }
+
+
+def test_former_keys_that_are_no_mapping_go_whole() -> None:
+    """A list where the former keys belong holds nothing to keep."""
+    kept = without_invalid_options({CONF_FORMER_COLLECTION_KEYS: ["a", "b"]})
+    assert kept == {}

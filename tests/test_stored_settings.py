@@ -14,9 +14,11 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.printernizer_usage.const import (
     CONF_COLLECTION_API_KEY,
@@ -28,9 +30,12 @@ from custom_components.printernizer_usage.const import (
     CONF_STOPPED_AT,
     DOMAIN,
 )
+from custom_components.printernizer_usage.sharing_settings import SharingSettings
 
 from .conftest import ENTRY_ID
+from .helpers import assert_placeholders_supplied
 from .simulator.collection import CollectionSimulator
+from .test_collection_repairs import FixFlow
 from .test_sharing import FIRST_WEEK, OFFSET, WEEK, export, set_options, start, travel
 
 pytestmark = pytest.mark.usefixtures("wednesday", "fixed_send_offset")
@@ -238,3 +243,92 @@ async def test_removing_the_entry_takes_every_repair_issue(
     assert [
         issue_id for domain, issue_id in ir.async_get(hass).issues if domain == DOMAIN
     ] == []
+
+
+async def open_settings_repair(
+    hass: HomeAssistant,
+    clients: ClientSessionGenerator,
+    user: MockUser,
+) -> tuple[FixFlow, dict[str, Any]]:
+    """Open the invalid settings' fix flow over HTTP, as the frontend does."""
+    assert await async_setup_component(hass, "repairs", {})
+    await clients()  # serving from now on: no more views
+    flow = FixFlow(hass, clients, user)
+    return flow, await flow.open(ISSUE_ID)
+
+
+@pytest.mark.parametrize(
+    "edit", [edit for _, edit, _ in EDITS], ids=[name for name, _, _ in EDITS]
+)
+async def test_the_repair_asks_the_choice_again_then_the_server(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+    edit: Edit,
+) -> None:
+    """Unticked first; ticked, the server; then valid settings and weeks again."""
+    edited = {**sharing_entry.options, **edit(collection)}
+    sharing_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        sharing_entry,
+        options={key: value for key, value in edited.items() if value is not None},
+    )
+    await start(hass, sharing_entry)
+    flow, choice = await open_settings_repair(hass, hass_client, hass_admin_user)
+    assert choice["step_id"] == "choice"
+    assert [(f["name"], f["default"]) for f in choice["data_schema"]] == [
+        (CONF_SHARE_STATISTICS, False)
+    ]
+    assert_placeholders_supplied(choice, "issues", "invalid_settings")
+
+    server = await flow.submit({CONF_SHARE_STATISTICS: True})
+    assert server["step_id"] == "server"
+    assert_placeholders_supplied(server, "issues", "invalid_settings")
+    assert collection.requests == []  # nothing saved, nothing sent yet
+    done = await flow.submit(
+        {
+            CONF_COLLECTION_URL: collection.url,
+            CONF_COLLECTION_API_KEY: collection.api_key,
+        }
+    )
+
+    assert done["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is None
+    settings = SharingSettings.from_options(sharing_entry.options)
+    assert settings.invalid_option is None
+    assert settings.share
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
+    assert collection.submissions  # consent counts from the repair on
+    decisions = (await export(hass, sharing_entry))["consent_history"]
+    assert decisions[-1]["share_statistics"] is True
+
+
+async def test_the_repair_left_unticked_turns_sharing_off(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+) -> None:
+    """Submitting the unticked box stores sharing off, with its stop time."""
+    await hand_edit_the_url(hass, sharing_entry)
+    flow, _ = await open_settings_repair(hass, hass_client, hass_admin_user)
+
+    done = await flow.submit({CONF_SHARE_STATISTICS: False})
+
+    assert done["type"] == "create_entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_ID) is None
+    options = sharing_entry.options
+    settings = SharingSettings.from_options(options)
+    assert settings.invalid_option is None
+    assert not settings.share
+    assert settings.stopped_at is not None
+    assert CONF_COLLECTION_URL not in options  # the hand-edited address went
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
+    assert collection.submissions == []

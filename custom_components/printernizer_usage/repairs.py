@@ -1,8 +1,9 @@
 """Repair issues of an entry, and the flows that fix them.
 
 The flows accept a newer privacy policy, ask for deletion of a cut-off week,
-or ask for what a refusing collection server needs: its key, or its address
-and key.
+ask for what a refusing collection server needs (its key, or its address
+and key), or ask the sharing choice again after a hand edit
+(settings_repair).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .const import (
 )
 from .outbox import AttemptResult, Outbox, possibly_sent_weeks, waiting_deletions
 from .payload import fields_added_after
+from .settings_repair import SharingSettingsFlow
 from .sharing_settings import SharingSettings, is_policy_version
 from .submitter import Attempt
 
@@ -191,6 +193,8 @@ async def async_create_fix_flow(
         return CollectionServerFlow(
             entry_id, placeholders, key_only=issue_id.startswith(KEY_ISSUES)
         )
+    if issue_id.startswith("invalid_settings_"):
+        return SharingSettingsFlow(entry_id, placeholders)
     if issue_id.startswith("possibly_sent_"):
         return PossiblySentFlow(
             entry_id,
@@ -318,7 +322,9 @@ def async_sync_settings_issue(
     if option is None:
         async_clear_entry_issue(hass, entry, "invalid_settings")
     else:
-        async_raise_entry_issue(hass, entry, "invalid_settings", {"option": option})
+        async_raise_entry_issue(
+            hass, entry, "invalid_settings", {"option": option}, fixable=True
+        )
 
 
 @callback

@@ -61,9 +61,15 @@ class SharingSettings:
 
 def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
     """Return the first sharing option the forms would not have stored."""
+    valid = _validity(options, share=share)
+    return next((option for option, ok in valid.items() if not ok), None)
+
+
+def _validity(options: Mapping[str, Any], *, share: bool) -> dict[str, bool]:
+    """Tell of each sharing option whether the forms could have stored it."""
     url = options.get(CONF_COLLECTION_URL)
     former = options.get(CONF_FORMER_COLLECTION_KEYS, {})
-    valid = {
+    return {
         CONF_SHARE_STATISTICS: isinstance(
             options.get(CONF_SHARE_STATISTICS, False), bool
         ),
@@ -73,14 +79,38 @@ def _invalid_option(options: Mapping[str, Any], *, share: bool) -> str | None:
         CONF_COLLECTION_URL: url is None or is_collection_url(url),
         CONF_COLLECTION_API_KEY: is_api_key(options.get(CONF_COLLECTION_API_KEY, "")),
         CONF_FORMER_COLLECTION_KEYS: isinstance(former, dict)
-        and all(
-            is_collection_url(address) and is_api_key(key)
-            for address, key in former.items()
-        ),
+        and all(_is_former_key(address, key) for address, key in former.items()),
         CONF_STOPPED_AT: options.get(CONF_STOPPED_AT) is None
         or _stop_time(options[CONF_STOPPED_AT]) is not None,
     }
-    return next((option for option, ok in valid.items() if not ok), None)
+
+
+def _is_former_key(address: object, key: object) -> bool:
+    return is_collection_url(address) and is_api_key(key)
+
+
+def without_invalid_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the options without each sharing option the forms would not store.
+
+    The choice itself goes too (sharing and the policy consented to): the
+    repair that calls this asks for it again. Former servers' keys are kept
+    one by one where valid, for those servers' deletion requests.
+    """
+    valid = _validity(options, share=False)
+    kept = {
+        option: value
+        for option, value in options.items()
+        if valid.get(option, True)
+        and option not in (CONF_SHARE_STATISTICS, CONF_CONSENTED_POLICY)
+    }
+    former = options.get(CONF_FORMER_COLLECTION_KEYS)
+    if not valid[CONF_FORMER_COLLECTION_KEYS] and isinstance(former, dict):
+        kept[CONF_FORMER_COLLECTION_KEYS] = {
+            address: key
+            for address, key in former.items()
+            if _is_former_key(address, key)
+        }
+    return kept
 
 
 def _stop_time(value: object) -> datetime | None:
