@@ -220,7 +220,7 @@ async def test_a_fix_for_a_removed_entry_ends_plainly(
     assert form["reason"] == "entry_removed"
 
 
-async def test_a_former_servers_refusal_never_puts_its_key_on_the_current_one(
+async def test_a_former_servers_refusal_asks_for_that_servers_key_only(
     hass: HomeAssistant,
     sharing_entry: MockConfigEntry,
     collection: CollectionSimulator,
@@ -229,19 +229,20 @@ async def test_a_former_servers_refusal_never_puts_its_key_on_the_current_one(
     *,
     elsewhere: CollectionSimulator,
 ) -> None:
-    """The refusal came from a server left behind: a notice, not a key form.
+    """The key typed is that address's: never the current server's, nor sent there.
 
-    A key form would pair the key typed for the former server with the
-    current one, and send it there with every week.
+    A form that saved it as the current server's key would send it there
+    with every week.
     """
     await travel(hass, freezer, FIRST_SEND)
+    [sent] = collection.submissions
     former_key = collection_key(sharing_entry)
     hass.config_entries.async_update_entry(
         sharing_entry,
         options={
             **sharing_entry.options,
             CONF_COLLECTION_URL: elsewhere.url,
-            CONF_COLLECTION_API_KEY: elsewhere.api_key,
+            CONF_COLLECTION_API_KEY: "",
             CONF_FORMER_COLLECTION_KEYS: {collection.url: former_key},
         },
     )
@@ -249,9 +250,50 @@ async def test_a_former_servers_refusal_never_puts_its_key_on_the_current_one(
     collection.api_key = "rotated-key"
     await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
     await travel(hass, freezer, FIRST_SEND + timedelta(seconds=2))
-
     assert issue(hass, "deletion_refused") is None
-    notice = issue(hass, "deletion_refused_elsewhere")
-    assert notice is not None
-    assert not notice.is_fixable
-    assert sharing_entry.options[CONF_COLLECTION_API_KEY] == elsewhere.api_key
+    refused = issue(hass, "deletion_refused_elsewhere")
+    assert refused is not None
+    assert refused.is_fixable
+    assert refused.translation_placeholders["server"] == collection.url
+
+    form = await fix_flow.open(refused.issue_id)
+    assert form["step_id"] == "key"
+    assert fields(form) == [CONF_COLLECTION_API_KEY]
+    assert_placeholders_supplied(form, "issues", "deletion_refused_elsewhere")
+    bad = await fix_flow.submit({CONF_COLLECTION_API_KEY: "two words"})
+    assert bad["errors"] == {CONF_COLLECTION_API_KEY: "invalid_api_key"}
+    done = await fix_flow.submit({CONF_COLLECTION_API_KEY: "rotated-key"})
+
+    assert done["type"] == "create_entry"
+    options = sharing_entry.options
+    assert options[CONF_COLLECTION_API_KEY] == ""  # the current server's own
+    assert options[CONF_FORMER_COLLECTION_KEYS] == {collection.url: "rotated-key"}
+    await travel(hass, freezer, FIRST_SEND + timedelta(seconds=4))
+    assert collection.deletions == [sent.installation_id]
+    assert issue(hass, "deletion_refused_elsewhere") is None
+    # The new id's first week, at the current server: sent without any key.
+    await travel(hass, freezer, FIRST_SEND + 2 * WEEK + timedelta(hours=2))
+    [week] = elsewhere.submissions
+    assert "X-API-Key" not in week.headers
+
+
+async def test_a_former_servers_repair_stops_once_it_is_current_again(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    fix_flow: FixFlow,
+) -> None:
+    """Its own repair asks for the current server's key; this one says so."""
+    issue_id = f"deletion_refused_elsewhere_{ENTRY_ID}"
+    url = sharing_entry.options[CONF_COLLECTION_URL]
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="deletion_refused_elsewhere",
+        translation_placeholders={"title": "Printernizer", "server": url},
+        data={"entry_id": ENTRY_ID, "title": "Printernizer", "server": url},
+    )
+    form = await fix_flow.open(issue_id)
+    assert form["reason"] == "server_is_current"

@@ -23,6 +23,7 @@ from custom_components.printernizer_usage.outbox import (
     deletion_requested,
     deletion_started,
     deletions_queued,
+    deletions_retried,
     endpoint_changed,
     first_whole_week,
     forget_acknowledged,
@@ -674,6 +675,24 @@ def test_endpoint_change_leaves_other_rows() -> None:
     outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
     outbox = deletion_started(outbox, OLD_ID, SERVER)
     assert endpoint_changed(outbox, at(18)) == outbox
+
+
+def test_a_changed_key_retries_waiting_deletions_and_nothing_else() -> None:
+    """Waiting requests are due at once; one in flight, and the weeks, are left."""
+    outbox = deletion_requested(sent(queued(W1), W1, SERVER, at(9)), at(17))
+    refused = deletion_finished(
+        deletion_started(outbox, OLD_ID, SERVER),
+        OLD_ID,
+        SERVER,
+        AttemptResult.UNAUTHORIZED,
+        at(17),
+    )
+    assert refused.deletions[0].due_at > at(17)
+    retried = deletions_retried(refused, at(17))
+    assert retried.deletions[0].due_at == at(17)
+    assert retried.weekly == refused.weekly
+    in_flight = deletion_started(refused, OLD_ID, SERVER)
+    assert deletions_retried(in_flight, at(18)) == in_flight
 
 
 def test_an_endpoint_change_cuts_off_the_week_in_flight() -> None:

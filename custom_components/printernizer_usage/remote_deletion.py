@@ -168,16 +168,16 @@ class RemoteDeletion(SharingPart):
         # Acknowledged: the id and what it sent there are forgotten, log included.
         book.outbox = forget_acknowledged(book.outbox)
         if attempt.result in _REFUSALS:
-            # Its fix asks for the key of the current server only: a key typed
-            # for a former one would be saved, and sent, as the current one's.
+            # A former server's fix keeps the key for that address only: a key
+            # typed for it must never be saved, and sent, as the current one's.
             current = book.settings.endpoint
             here = current is not None and current.base_url == row.endpoint
             async_raise_entry_issue(
                 self._hass,
                 self._entry,
                 "deletion_refused" if here else "deletion_refused_elsewhere",
-                {},
-                fixable=here,
+                {} if here else {"server": row.endpoint},
+                fixable=True,
             )
         elif attempt.result is AttemptResult.REDIRECTED:
             async_raise_entry_issue(

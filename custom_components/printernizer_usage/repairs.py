@@ -17,16 +17,8 @@ from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
 
-from .collection_form import (
-    COLLECTION_SCHEMA,
-    COLLECTION_URL_PLACEHOLDERS,
-    KEY_SCHEMA,
-    async_check_collection_server,
-    keys_for_server,
-)
 from .consent import ConsentHistory
 from .const import (
-    CONF_COLLECTION_URL,
     CONF_CONSENTED_POLICY,
     CONF_DECLINED_POLICY,
     DOMAIN,
@@ -35,6 +27,7 @@ from .const import (
 )
 from .outbox import AttemptResult, Outbox, possibly_sent_weeks, waiting_deletions
 from .payload import fields_added_after
+from .server_repairs import CollectionServerFlow, FormerServerKeyFlow
 from .settings_repair import SharingSettingsFlow
 from .sharing_settings import SharingSettings, is_policy_version
 from .submitter import Attempt
@@ -127,61 +120,6 @@ class PossiblySentFlow(_EntryQuestionFlow):
         )
 
 
-class CollectionServerFlow(RepairsFlow):
-    """Ask for the collection server's key (or address and key); retry at once.
-
-    The answer is checked as the options check it, and saved as the options
-    save it: the changed settings send a waiting deletion request again.
-    """
-
-    def __init__(
-        self, entry_id: str, placeholders: dict[str, str], *, key_only: bool
-    ) -> None:
-        """Remember the entry, what the issue said, and what it lacks."""
-        self._entry_id = entry_id
-        self._placeholders = placeholders
-        self._key_only = key_only
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> FlowResult[Any, str]:
-        """Start with the form (the input here is the issue, not an answer)."""
-        return await self.async_step_server()
-
-    async def async_step_server(
-        self, user_input: dict[str, Any] | None = None
-    ) -> FlowResult[Any, str]:
-        """Ask for what is missing; save it once the server answers."""
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
-        options = entry.options
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            answer = {CONF_COLLECTION_URL: options.get(CONF_COLLECTION_URL, "")}
-            server, errors = await async_check_collection_server(
-                {**answer, **user_input}
-            )
-            if not errors:
-                self.hass.config_entries.async_update_entry(
-                    entry, options={**options, **keys_for_server(options, server)}
-                )
-                return self.async_create_entry(data={})
-        schema = KEY_SCHEMA if self._key_only else COLLECTION_SCHEMA
-        address = (user_input or options).get(CONF_COLLECTION_URL)
-        return self.async_show_form(
-            step_id="server",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {} if self._key_only else {CONF_COLLECTION_URL: address}
-            ),
-            errors=errors,
-            description_placeholders={
-                **self._placeholders,
-                **COLLECTION_URL_PLACEHOLDERS,
-            },
-        )
-
-
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
@@ -189,6 +127,8 @@ async def async_create_fix_flow(
     issue_data = data or {}
     entry_id = str(issue_data.get("entry_id", ""))
     placeholders = {key: str(value) for key, value in issue_data.items()}
+    if issue_id.startswith("deletion_refused_elsewhere_"):
+        return FormerServerKeyFlow(entry_id, placeholders)
     if issue_id.startswith(SERVER_ISSUES):
         return CollectionServerFlow(
             entry_id, placeholders, key_only=issue_id.startswith(KEY_ISSUES)

@@ -23,6 +23,7 @@ from .const import CONF_FORMER_COLLECTION_KEYS, DOMAIN, LOGGER
 from .outbox import (
     DeletionDue,
     DeletionRow,
+    deletions_retried,
     endpoint_changed,
     first_whole_week,
     next_due,
@@ -116,9 +117,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
     async def async_shutdown(self) -> None:
         """Stop the timer and any send in progress, before the store closes.
 
-        A change being made is saved first, and none is made afterwards. A
-        request cut off here leaves its row in flight; the next start sends it
-        again with the same Idempotency-Key.
+        A change being made is saved first, none afterwards. A request cut off
+        here stays in flight: the next start resends it, same Idempotency-Key.
         """
         await super().async_shutdown()
         async with self._change_lock:
@@ -162,6 +162,8 @@ class SharingCoordinator(DataUpdateCoordinator[SharingStatus]):
             book.record_decision(settings, now, None)
         if endpoint_changes:
             book.outbox = endpoint_changed(book.outbox, now)
+        elif settings.former_keys != previous.former_keys:  # a repair's key
+            book.outbox = deletions_retried(book.outbox, now)
         if not settings.share or endpoint_changes:
             self._weeks.cancel_request()
         async with self._changing():

@@ -29,6 +29,7 @@ from .deletions import (
     deletion_requested,
     deletion_started,
     deletions_queued,
+    deletions_retried,
     forget_acknowledged,
     locally_deleted,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "deletion_requested",
     "deletion_started",
     "deletions_queued",
+    "deletions_retried",
     "endpoint_changed",
     "first_whole_week",
     "forget_acknowledged",

@@ -87,6 +87,17 @@ def locally_deleted(outbox: Outbox, now: datetime) -> Outbox:
     )
 
 
+def deletions_retried(outbox: Outbox, now: datetime) -> Outbox:
+    """Make every waiting deletion request due at once: its server or key changed."""
+    return replace(
+        outbox,
+        deletions=tuple(
+            replace(row, due_at=now) if row.status is DeletionStatus.PENDING else row
+            for row in outbox.deletions
+        ),
+    )
+
+
 def forget_acknowledged(outbox: Outbox) -> Outbox:
     """Drop acknowledged deletion requests, once their outcome was reported."""
     return replace(

@@ -13,6 +13,7 @@ import random
 
 from ..consent import ConsentHistory, week_is_eligible
 from ..payload import WEEK, week_bounds, week_start
+from .deletions import deletions_retried
 from .results import NOTHING_KEPT, REJECTIONS, AttemptResult
 from .rows import UNSENT, DeletionStatus, Outbox, WeeklyRow, WeeklyStatus
 from .schedule import (
@@ -142,17 +143,14 @@ def endpoint_changed(outbox: Outbox, now: datetime) -> Outbox:
     it is possibly sent there; it does not go to the new one. Nor does a week
     an earlier attempt may have delivered there: one server holds it, at most.
     """
-    return replace(
+    stopped = replace(
         outbox,
         weekly=tuple(
             stopped_row(row, WeeklyStatus.PENDING) if row.status in UNSENT else row
             for row in outbox.weekly
         ),
-        deletions=tuple(
-            replace(row, due_at=now) if row.status is DeletionStatus.PENDING else row
-            for row in outbox.deletions
-        ),
     )
+    return deletions_retried(stopped, now)
 
 
 def send_now_requested(outbox: Outbox, now: datetime) -> Outbox:
