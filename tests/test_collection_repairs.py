@@ -297,3 +297,41 @@ async def test_a_former_servers_repair_stops_once_it_is_current_again(
     )
     form = await fix_flow.open(issue_id)
     assert form["reason"] == "server_is_current"
+
+
+@pytest.mark.parametrize(
+    ("server", "edit", "reason"),
+    [
+        ("https://127.0.0.1:9/", {}, "server_unknown"),  # not as the forms store it
+        ("https://127.0.0.1:9", {CONF_COLLECTION_API_KEY: "a b"}, "settings_invalid"),
+    ],
+)
+async def test_a_former_servers_repair_changes_nothing_it_cannot_stand_by(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    fix_flow: FixFlow,
+    *,
+    server: str,
+    edit: dict[str, Any],
+    reason: str,
+) -> None:
+    """An address no form stores, or settings no key is read from: it says so."""
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, **edit}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    options = dict(sharing_entry.options)
+    issue_id = f"deletion_refused_elsewhere_{ENTRY_ID}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="deletion_refused_elsewhere",
+        translation_placeholders={"title": "Printernizer", "server": server},
+        data={"entry_id": ENTRY_ID, "title": "Printernizer", "server": server},
+    )
+    form = await fix_flow.open(issue_id)
+    assert form["reason"] == reason
+    assert dict(sharing_entry.options) == options

@@ -79,6 +79,17 @@ def test_no_consent_from_options_the_forms_did_not_store() -> None:
     )
 
 
+def test_options_the_forms_did_not_store_stop_sharing() -> None:
+    """Consent given before a hand edit ends with it; what waits is discarded."""
+    invalid = replace(SHARE, invalid_option="collection_url")
+    history, outbox = decision_recorded(SHARING_SINCE, QUEUED, invalid, NOW, None)
+    assert not history.sharing
+    assert history.latest is not None
+    assert history.latest.at == NOW
+    assert outbox.weekly[0].status is WeeklyStatus.DISCARDED
+    assert decision_recorded(history, outbox, invalid, NOW, None) == (history, outbox)
+
+
 @pytest.mark.parametrize(
     ("stopped_at", "recorded_at"),
     [

@@ -258,6 +258,10 @@ async def test_the_submission_times_are_shown_only_while_there_is_one(
     await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: False})
     assert not_shown(hass, "next_submission")  # nothing is planned
     assert sensor(hass, "last_submission") == sent
+    await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: True})
+    assert sensor(hass, "next_submission") != "unknown"  # back, without a restart
+    await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: False})
+    assert not_shown(hass, "next_submission")
     await restart(hass, sharing_entry)
     assert not_shown(hass, "next_submission")
     await set_options(hass, sharing_entry, **{CONF_SHARE_STATISTICS: True})
@@ -709,3 +713,45 @@ async def test_an_opt_out_right_after_an_opt_in_wins(
     assert sensor(hass, "sharing") == "off"
     await travel(hass, freezer, FIRST_WEEK + 2 * WEEK + OFFSET)
     assert collection.submissions == []
+
+
+async def test_an_opt_in_finishing_in_an_unload_leaves_no_sensor_behind(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The time sensor of a change that ends as the entry unloads is not added."""
+    sharing_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: False}
+    )
+    await start(hass, sharing_entry)
+    assert not_shown(hass, "next_submission")
+    hass.config_entries.async_update_entry(
+        sharing_entry, options={**sharing_entry.options, CONF_SHARE_STATISTICS: True}
+    )
+    assert await hass.config_entries.async_unload(sharing_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    state = hass.states.get("sensor.printernizer_usage_statistics_next_submission")
+    assert state is None or state.state == "unavailable"
+    await start(hass, sharing_entry)
+    assert sensor(hass, "next_submission") not in ("unknown", "unavailable")
+    assert "already exists" not in caplog.text
+
+
+async def test_last_submission_follows_a_confirmed_deletion(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The deleted id's weeks are forgotten: no time for them, restart or not."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    assert sensor(hass, "last_submission") != "unknown"
+    await sharing_entry.runtime_data.sharing.async_request_remote_deletion()
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET + timedelta(seconds=3))
+    assert collection.deletions
+    assert not_shown(hass, "last_submission")
+    await restart(hass, sharing_entry)
+    assert not_shown(hass, "last_submission")

@@ -301,10 +301,44 @@ async def test_the_repair_asks_the_choice_again_then_the_server(
     settings = SharingSettings.from_options(sharing_entry.options)
     assert settings.invalid_option is None
     assert settings.share
+    await hass.async_block_till_done(wait_background_tasks=True)
+    decisions = (await export(hass, sharing_entry))["consent_history"]
+    assert [d["share_statistics"] for d in decisions][-1:] == [True]
+    assert decisions[-1]["at"] == dt_util.utcnow().isoformat()  # given just now
     await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + OFFSET)
     assert collection.submissions  # consent counts from the repair on
+
+
+async def test_weeks_held_while_the_settings_were_invalid_never_go(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    collection: CollectionSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+) -> None:
+    """A hand edit ends the consent given before it; the repair's tick starts anew."""
+    await start(hass, sharing_entry)
+    await travel(hass, freezer, FIRST_WEEK + WEEK + OFFSET)
+    assert len(collection.submissions) == 1
+    good_url = sharing_entry.options[CONF_COLLECTION_URL]
+    edited = good_url.replace("://", "://user:secret@")
+    await set_options(hass, sharing_entry, **{CONF_COLLECTION_URL: edited})
+    await travel(hass, freezer, FIRST_WEEK + 3 * WEEK + timedelta(days=2))
+    flow, _ = await open_settings_repair(hass, hass_client, hass_admin_user)
+    await flow.submit({CONF_SHARE_STATISTICS: True})
+    answer = {CONF_COLLECTION_URL: good_url}
+    await flow.submit({**answer, CONF_COLLECTION_API_KEY: collection.api_key})
+    await hass.async_block_till_done(wait_background_tasks=True)
+
     decisions = (await export(hass, sharing_entry))["consent_history"]
-    assert decisions[-1]["share_statistics"] is True
+    assert [d["share_statistics"] for d in decisions] == [True, False, True]
+    await travel(hass, freezer, FIRST_WEEK + 4 * WEEK + OFFSET)
+    assert len(collection.submissions) == 1  # nothing of the weeks held
+    await travel(hass, freezer, FIRST_WEEK + 5 * WEEK + OFFSET)
+    [_, first_new] = collection.submissions
+    assert first_new.payload["period"]["start"] == "2026-12-28T00:00:00Z"
 
 
 async def test_the_repair_left_unticked_turns_sharing_off(

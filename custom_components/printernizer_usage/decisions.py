@@ -40,8 +40,12 @@ def decision_recorded(
 ) -> tuple[ConsentHistory, Outbox]:
     """Add the options' decision to the history if it is a new one."""
     latest = history.latest
-    if settings.share and settings.invalid_option is not None:
-        return history, outbox  # no consent is read from settings not stored
+    if settings.invalid_option is not None:
+        # Settings the forms would not store are no consent: sharing that was
+        # on stops (its unsent weeks go), and only a new choice starts it.
+        if latest is not None and latest.share:
+            return history.opt_out(now), opted_out(outbox, now)
+        return history, outbox
     if settings.share and (
         latest is None
         or not latest.share

@@ -199,6 +199,10 @@ class RemoteDeletion(SharingPart):
             )
         )
         if attempt.result in _CONFIRMED:
+            # The log of what went there is gone: the last accepted week, as
+            # a restart would read it, may be an older one or none.
+            record = await book.store.async_call(LocalStatisticsStore.load_sharing)
+            book.last_accepted = record.last_accepted_at
             # The server confirmed: it holds nothing of that id any more. (A
             # target left behind costs no more than a request answered 404.)
             try:

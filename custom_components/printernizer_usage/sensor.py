@@ -14,6 +14,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -162,6 +163,11 @@ async def async_setup_entry(
     @callback
     def show_the_times_there_are() -> None:
         """Add a time sensor once it has a time; remove it when it has none."""
+        if entry.state not in (
+            ConfigEntryState.SETUP_IN_PROGRESS,
+            ConfigEntryState.LOADED,
+        ):
+            return  # a change finishing in an unload must not add to it
         for description in TIME_SENSORS:
             if description.value_fn(sharing.data) is not None:
                 if description.key not in shown:

@@ -23,7 +23,9 @@ from .const import (
     CONF_COLLECTION_URL,
     CONF_FORMER_COLLECTION_KEYS,
 )
+from .sharing_settings import SharingSettings
 from .submitter import is_api_key
+from .urls import is_collection_url
 
 
 class CollectionServerFlow(RepairsFlow):
@@ -112,6 +114,11 @@ class FormerServerKeyFlow(RepairsFlow):
         if server == options.get(CONF_COLLECTION_URL):
             # It is the current server again: its own repair asks for its key.
             return self.async_abort(reason="server_is_current")
+        if not is_collection_url(server):
+            return self.async_abort(reason="server_unknown")  # an issue made by hand
+        if SharingSettings.from_options(options).invalid_option is not None:
+            # No stored key is read from such settings: theirs is the repair first.
+            return self.async_abort(reason="settings_invalid")
         errors: dict[str, str] = {}
         if user_input is not None:
             key = user_input[CONF_COLLECTION_API_KEY].strip()

@@ -51,13 +51,21 @@ def submit(dialog: Locator) -> None:
 
 
 def start_adding(
-    page: Page, ha: HomeAssistantProcess, printernizer_url: str
+    page: Page, ha: HomeAssistantProcess, printernizer_url: str, title: str
 ) -> Locator:
-    """Open "add integration" for ours, confirm it, and give Printernizer's address."""
+    """Open "add integration" for ours, confirm it, and give Printernizer's address.
+
+    The address is typed once the first step (its `title`) is shown with its
+    default filled in: typed earlier, that default could replace it.
+    """
     page.goto(f"{ha.url}/config/integrations/dashboard/add?domain={DOMAIN}")
     page.locator("dialog-box").get_by_role("button", name="OK").click()
     dialog = flow_dialog(page)
-    dialog.get_by_role("textbox").fill(printernizer_url)
+    expect(dialog.locator("step-flow-form h2")).to_have_text(title)
+    address = dialog.get_by_role("textbox")
+    expect(address).not_to_have_value("")
+    address.fill(printernizer_url)
+    expect(address).to_have_value(printernizer_url)
     submit(dialog)
     return dialog
 
@@ -116,7 +124,8 @@ def test_adding_the_integration_and_exporting_in_the_real_frontend(
     assert collection.api_key is not None
     english, german = translations("en"), translations("de")
     page = signed_in_page(browser, ha, locale="en-GB", viewport=PHONE)
-    dialog = start_adding(page, ha, printernizer.url)
+    first_step = english["config"]["step"]["user"]["title"]
+    dialog = start_adding(page, ha, printernizer.url, first_step)
     privacy = english["config"]["step"]["privacy"]
     assert_the_choice_reads_at_a_glance(dialog, privacy)
     screenshot(page, "privacy-step-en-412x915")
@@ -149,7 +158,8 @@ def test_adding_the_integration_and_exporting_in_the_real_frontend(
 
     # In German, on a phone: look first, then opt in and name the server.
     page = signed_in_page(browser, ha, locale="de-DE", viewport=PHONE)
-    dialog = start_adding(page, ha, print_farm.url)
+    first_step = german["config"]["step"]["user"]["title"]
+    dialog = start_adding(page, ha, print_farm.url, first_step)
     privacy = german["config"]["step"]["privacy"]
     assert_the_choice_reads_at_a_glance(dialog, privacy)
     screenshot(page, "privacy-step-de-412x915")
