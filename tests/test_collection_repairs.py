@@ -277,14 +277,10 @@ async def test_a_former_servers_refusal_asks_for_that_servers_key_only(
     assert "X-API-Key" not in week.headers
 
 
-async def test_a_former_servers_repair_stops_once_it_is_current_again(
-    hass: HomeAssistant,
-    sharing_entry: MockConfigEntry,
-    fix_flow: FixFlow,
-) -> None:
-    """Its own repair asks for the current server's key; this one says so."""
+def former_servers_refusal(hass: HomeAssistant, server: str) -> str:
+    """Raise the former server's refusal by hand, naming `server`; return its id."""
     issue_id = f"deletion_refused_elsewhere_{ENTRY_ID}"
-    url = sharing_entry.options[CONF_COLLECTION_URL]
+    placeholders = {"title": "Printernizer", "server": server}
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -292,10 +288,20 @@ async def test_a_former_servers_repair_stops_once_it_is_current_again(
         is_fixable=True,
         severity=ir.IssueSeverity.WARNING,
         translation_key="deletion_refused_elsewhere",
-        translation_placeholders={"title": "Printernizer", "server": url},
-        data={"entry_id": ENTRY_ID, "title": "Printernizer", "server": url},
+        translation_placeholders=placeholders,
+        data={"entry_id": ENTRY_ID, **placeholders},
     )
-    form = await fix_flow.open(issue_id)
+    return issue_id
+
+
+async def test_a_former_servers_repair_stops_once_it_is_current_again(
+    hass: HomeAssistant,
+    sharing_entry: MockConfigEntry,
+    fix_flow: FixFlow,
+) -> None:
+    """Its own repair asks for the current server's key; this one says so."""
+    url = sharing_entry.options[CONF_COLLECTION_URL]
+    form = await fix_flow.open(former_servers_refusal(hass, url))
     assert form["reason"] == "server_is_current"
 
 
@@ -321,17 +327,6 @@ async def test_a_former_servers_repair_changes_nothing_it_cannot_stand_by(
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     options = dict(sharing_entry.options)
-    issue_id = f"deletion_refused_elsewhere_{ENTRY_ID}"
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=True,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key="deletion_refused_elsewhere",
-        translation_placeholders={"title": "Printernizer", "server": server},
-        data={"entry_id": ENTRY_ID, "title": "Printernizer", "server": server},
-    )
-    form = await fix_flow.open(issue_id)
+    form = await fix_flow.open(former_servers_refusal(hass, server))
     assert form["reason"] == reason
     assert dict(sharing_entry.options) == options

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResult
@@ -27,6 +26,7 @@ from .const import (
 )
 from .outbox import AttemptResult, Outbox, possibly_sent_weeks, waiting_deletions
 from .payload import fields_added_after
+from .repair_flow import EntryRepairFlow
 from .server_repairs import CollectionServerFlow, FormerServerKeyFlow
 from .settings_repair import SharingSettingsFlow
 from .sharing_settings import SharingSettings, is_policy_version
@@ -36,13 +36,8 @@ CONF_ACCEPT = "accept_new_policy"
 CONF_REQUEST_DELETION = "request_deletion"
 
 
-class _EntryQuestionFlow(RepairsFlow):
+class _EntryQuestionFlow(EntryRepairFlow):
     """One question, with an unticked box, about an entry's repair issue."""
-
-    def __init__(self, entry_id: str, placeholders: dict[str, str]) -> None:
-        """Remember the entry and what the issue told the user."""
-        self._entry_id = entry_id
-        self._placeholders = placeholders
 
     # The flow result's context type differs between Home Assistant releases
     # (later ones give repairs a context of their own); Any spans them.
@@ -122,7 +117,7 @@ class PossiblySentFlow(_EntryQuestionFlow):
 
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
-) -> RepairsFlow:
+) -> EntryRepairFlow:
     """Return the flow that fixes the issue."""
     issue_data = data or {}
     entry_id = str(issue_data.get("entry_id", ""))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.repairs import RepairsFlow
 from homeassistant.data_entry_flow import FlowResult
 
 from .collection_form import (
@@ -23,12 +22,13 @@ from .const import (
     CONF_COLLECTION_URL,
     CONF_FORMER_COLLECTION_KEYS,
 )
+from .repair_flow import EntryRepairFlow
 from .sharing_settings import SharingSettings
 from .submitter import is_api_key
 from .urls import is_collection_url
 
 
-class CollectionServerFlow(RepairsFlow):
+class CollectionServerFlow(EntryRepairFlow):
     """Ask for the collection server's key (or address and key); retry at once.
 
     The answer is checked as the options check it, and saved as the options
@@ -39,8 +39,7 @@ class CollectionServerFlow(RepairsFlow):
         self, entry_id: str, placeholders: dict[str, str], *, key_only: bool
     ) -> None:
         """Remember the entry, what the issue said, and what it lacks."""
-        self._entry_id = entry_id
-        self._placeholders = placeholders
+        super().__init__(entry_id, placeholders)
         self._key_only = key_only
 
     async def async_step_init(
@@ -83,18 +82,13 @@ class CollectionServerFlow(RepairsFlow):
         )
 
 
-class FormerServerKeyFlow(RepairsFlow):
+class FormerServerKeyFlow(EntryRepairFlow):
     """Ask for the key of the former server that refused a deletion request.
 
     The key is kept for that address only, beside the former servers' other
     keys: it is never sent to the current server. Saving it sends the
     waiting request again.
     """
-
-    def __init__(self, entry_id: str, placeholders: dict[str, str]) -> None:
-        """Remember the entry, and the server the issue named."""
-        self._entry_id = entry_id
-        self._placeholders = placeholders
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

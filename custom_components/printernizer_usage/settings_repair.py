@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.repairs import RepairsFlow
 from homeassistant.data_entry_flow import FlowResult
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -28,16 +27,12 @@ from .const import (
     POLICY_VERSION,
     PRIVACY_URL,
 )
+from .repair_flow import EntryRepairFlow
 from .sharing_settings import without_invalid_options
 
 
-class SharingSettingsFlow(RepairsFlow):
+class SharingSettingsFlow(EntryRepairFlow):
     """Ask whether to share (unticked); if so, for the collection server."""
-
-    def __init__(self, entry_id: str, placeholders: dict[str, str]) -> None:
-        """Remember the entry and what the issue told the user."""
-        self._entry_id = entry_id
-        self._placeholders = placeholders
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
